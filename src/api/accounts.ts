@@ -1,0 +1,232 @@
+/** Accounts and their API keys (CONTRACT.md "Auth"). */
+import { createRoute, z } from "@hono/zod-openapi";
+import { and, desc, eq } from "drizzle-orm";
+import { DEFAULT_PLAN, plans } from "../config";
+import { idRegex, newId } from "../core/ids";
+import { generateApiKey } from "../core/keys";
+import { notFound, ProblemError } from "../core/problem";
+import { database, isUniqueViolation } from "../db/client";
+import { type AccountRow, accounts, apiKeys } from "../db/schema";
+import { type AppContext, createRouter, requireAccount, requireOperator } from "./context";
+import { errorResponses, iso, json, jsonBody, PlanName, Timestamp, security } from "./schemas";
+
+const ACCOUNT_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+
+const Account = z
+  .object({
+    id: z.string().openapi({ example: "acct_0b7c0ad6-3c39-4a35-8d1f-6f1f2a1e4c2b" }),
+    name: z.string().openapi({ example: "yourname" }),
+    email: z.string().nullable(),
+    plan: PlanName,
+    max_subscriptions: z.number().int(),
+    created_at: Timestamp,
+    updated_at: Timestamp,
+  })
+  .openapi("Account");
+
+const ApiKey = z
+  .object({ id: z.string(), prefix: z.string(), created_at: Timestamp })
+  .openapi("ApiKey");
+const NewApiKey = ApiKey.extend({
+  key: z.string().openapi({ description: "Shown once: only its hash is stored." }),
+}).openapi("NewApiKey");
+
+const Email = z.email().max(254);
+const CreateAccount = z
+  .strictObject({
+    name: z.string().regex(ACCOUNT_NAME, "must match ^[a-z0-9][a-z0-9_-]{0,63}$"),
+    email: Email.optional(),
+    plan: PlanName.optional(),
+  })
+  .openapi("CreateAccount");
+const UpdateAccount = z
+  .strictObject({ plan: PlanName.optional(), email: Email.nullable().optional() })
+  .openapi("UpdateAccount");
+
+const AccountParam = z.object({ id: z.string().max(128).openapi({ param: { name: "id", in: "path" } }) });
+const KeyParam = AccountParam.extend({
+  key_id: z.string().max(128).openapi({ param: { name: "key_id", in: "path" } }),
+});
+
+export const serializeAccount = (a: AccountRow) => ({
+  id: a.id,
+  name: a.name,
+  email: a.email,
+  plan: a.plan as z.infer<typeof PlanName>,
+  max_subscriptions: plans[a.plan as keyof typeof plans]?.maxSubscriptions ?? 0,
+  created_at: iso(a.createdAt)!,
+  updated_at: iso(a.updatedAt)!,
+});
+
+const serializeKey = (k: { id: string; prefix: string; createdAt: number }) => ({
+  id: k.id,
+  prefix: k.prefix,
+  created_at: iso(k.createdAt)!,
+});
+
+/** The account an id names, if the caller may see it: another account's is a 404. */
+async function visibleAccount(c: AppContext, id: string): Promise<AccountRow> {
+  const principal = c.get("principal");
+  if (principal.kind === "account") {
+    if (principal.account.id !== id) throw notFound("Account");
+    return principal.account;
+  }
+  if (!idRegex("account").test(id)) throw notFound("Account");
+  const [row] = await database(c.env.DB).select().from(accounts).where(eq(accounts.id, id)).limit(1);
+  if (!row) throw notFound("Account");
+  return row;
+}
+
+async function insertKey(env: Env, accountId: string, now: number) {
+  const { key, hash, prefix } = await generateApiKey();
+  const row = { id: newId("key"), accountId, keyHash: hash, prefix, createdAt: now };
+  return { row, answer: { ...serializeKey(row), key } };
+}
+
+const tags = ["Accounts"];
+
+export const accountRoutes = createRouter()
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/v1/accounts",
+      tags,
+      security,
+      summary: "Create an account (operator) with its first API key",
+      request: jsonBody(CreateAccount),
+      responses: {
+        201: json(Account.extend({ api_key: NewApiKey }), "The account and its first key, shown once"),
+        409: json(z.any(), "The name is taken"),
+        ...errorResponses,
+      },
+    }),
+    async (c) => {
+      requireOperator(c);
+      const body = c.req.valid("json");
+      const now = Date.now();
+      const account: AccountRow = {
+        id: newId("account"),
+        name: body.name,
+        email: body.email ?? null,
+        plan: body.plan ?? DEFAULT_PLAN,
+        createdAt: now,
+        updatedAt: now,
+      };
+      const key = await insertKey(c.env, account.id, now);
+      const db = database(c.env.DB);
+      // Both rows or neither: a batch is one transaction. The unique name settles races.
+      try {
+        await db.batch([db.insert(accounts).values(account), db.insert(apiKeys).values(key.row)]);
+      } catch (err) {
+        if (!isUniqueViolation(err, "accounts.name")) throw err;
+        throw new ProblemError("conflict", `an account named "${body.name}" already exists`, [
+          { path: "name", message: "already taken" },
+        ]);
+      }
+      return c.json({ ...serializeAccount(account), api_key: key.answer }, 201);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/account",
+      tags,
+      security,
+      summary: "The calling account",
+      responses: { 200: json(Account, "The account"), ...errorResponses },
+    }),
+    (c) => c.json(serializeAccount(requireAccount(c)), 200),
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/accounts/{id}",
+      tags,
+      security,
+      summary: "Read an account (operator, or the account itself)",
+      request: { params: AccountParam },
+      responses: { 200: json(Account, "The account"), ...errorResponses },
+    }),
+    async (c) => c.json(serializeAccount(await visibleAccount(c, c.req.valid("param").id)), 200),
+  )
+  .openapi(
+    createRoute({
+      method: "patch",
+      path: "/v1/accounts/{id}",
+      tags,
+      security,
+      summary: "Change an account's plan or email (operator)",
+      request: { params: AccountParam, ...jsonBody(UpdateAccount) },
+      responses: { 200: json(Account, "The account"), ...errorResponses },
+    }),
+    async (c) => {
+      requireOperator(c);
+      const current = await visibleAccount(c, c.req.valid("param").id);
+      const body = c.req.valid("json");
+      const changes = {
+        ...(body.plan !== undefined ? { plan: body.plan } : {}),
+        ...(body.email !== undefined ? { email: body.email } : {}),
+        updatedAt: Date.now(),
+      };
+      await database(c.env.DB).update(accounts).set(changes).where(eq(accounts.id, current.id));
+      return c.json(serializeAccount({ ...current, ...changes }), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/accounts/{id}/keys",
+      tags,
+      security,
+      summary: "List an account's API keys (never the keys themselves)",
+      request: { params: AccountParam },
+      responses: { 200: json(z.object({ data: z.array(ApiKey) }), "The keys"), ...errorResponses },
+    }),
+    async (c) => {
+      const account = await visibleAccount(c, c.req.valid("param").id);
+      const rows = await database(c.env.DB)
+        .select({ id: apiKeys.id, prefix: apiKeys.prefix, createdAt: apiKeys.createdAt })
+        .from(apiKeys)
+        .where(eq(apiKeys.accountId, account.id))
+        .orderBy(desc(apiKeys.createdAt));
+      return c.json({ data: rows.map(serializeKey) }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/v1/accounts/{id}/keys",
+      tags,
+      security,
+      summary: "Create an API key (operator, or the account itself)",
+      request: { params: AccountParam },
+      responses: { 201: json(NewApiKey, "The new key, shown once"), ...errorResponses },
+    }),
+    async (c) => {
+      const account = await visibleAccount(c, c.req.valid("param").id);
+      const key = await insertKey(c.env, account.id, Date.now());
+      await database(c.env.DB).insert(apiKeys).values(key.row);
+      return c.json(key.answer, 201);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "delete",
+      path: "/v1/accounts/{id}/keys/{key_id}",
+      tags,
+      security,
+      summary: "Revoke an API key",
+      request: { params: KeyParam },
+      responses: { 204: { description: "Revoked" }, ...errorResponses },
+    }),
+    async (c) => {
+      const { id, key_id } = c.req.valid("param");
+      const account = await visibleAccount(c, id);
+      const deleted = await database(c.env.DB)
+        .delete(apiKeys)
+        .where(and(eq(apiKeys.id, key_id), eq(apiKeys.accountId, account.id)))
+        .returning({ id: apiKeys.id });
+      if (deleted.length === 0) throw notFound("API key");
+      return c.body(null, 204);
+    },
+  );

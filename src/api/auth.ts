@@ -1,0 +1,40 @@
+/**
+ * Who is calling: the operator (ADMIN_TOKEN) or an account (API key as Bearer,
+ * or Basic `<account name>:<api_key>` as the Clara seed's curl sends it).
+ */
+import { eq } from "drizzle-orm";
+import { createMiddleware } from "hono/factory";
+import { timingSafeEqualStrings } from "../core/crypto";
+import { hashApiKey, parseAuthorization } from "../core/keys";
+import { ProblemError } from "../core/problem";
+import { database } from "../db/client";
+import { accounts, apiKeys } from "../db/schema";
+import type { AppEnv, Principal } from "./context";
+
+const unauthorized = (detail: string) => new ProblemError("unauthorized", detail);
+
+export async function authenticate(env: Env, adminToken: string, header: string | undefined): Promise<Principal> {
+  const creds = parseAuthorization(header);
+  if (creds.scheme === "none") {
+    throw unauthorized("send Authorization: Bearer <api key> (or Basic <account name>:<api key>)");
+  }
+  if (creds.scheme === "malformed") throw unauthorized(creds.why);
+  const token = creds.scheme === "bearer" ? creds.token : creds.password;
+  if (creds.scheme === "bearer" && (await timingSafeEqualStrings(token, adminToken))) return { kind: "operator" };
+  const [row] = await database(env.DB)
+    .select({ keyId: apiKeys.id, account: accounts })
+    .from(apiKeys)
+    .innerJoin(accounts, eq(accounts.id, apiKeys.accountId))
+    .where(eq(apiKeys.keyHash, await hashApiKey(token)))
+    .limit(1);
+  if (!row) throw unauthorized("the API key is not valid");
+  if (creds.scheme === "basic" && creds.user !== row.account.name) {
+    throw unauthorized("the account name does not match the API key");
+  }
+  return { kind: "account", account: row.account, keyId: row.keyId };
+}
+
+export const requireAuth = createMiddleware<AppEnv>(async (c, next) => {
+  c.set("principal", await authenticate(c.env, c.get("config").adminToken, c.req.header("authorization")));
+  await next();
+});

@@ -1,0 +1,35 @@
+/** One onError for the whole app: every failure becomes an RFC 9457 problem body. */
+import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import { type ProblemBody, ProblemError, problemBody } from "../core/problem";
+
+export function problemResponse(body: ProblemBody, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(body), {
+    status: body.status,
+    headers: { "content-type": "application/problem+json", ...headers },
+  });
+}
+
+export function toProblem(err: unknown): ProblemBody {
+  if (err instanceof ProblemError) return err.toBody();
+  if (err instanceof HTTPException) {
+    if (err.status === 400) {
+      const detail = err.message || "the request body could not be parsed";
+      return problemBody(/json/i.test(detail) ? "invalid_json" : "bad_request", detail);
+    }
+    if (err.status === 413) return problemBody("payload_too_large", err.message);
+    if (err.status === 401) return problemBody("unauthorized", err.message || "unauthorized");
+  }
+  return problemBody("internal", "something went wrong on our side; the request was not applied");
+}
+
+export function onError(err: unknown, c: Context): Response {
+  const body = toProblem(err);
+  if (body.status >= 500) {
+    // The message only: never request bodies, headers or secrets.
+    console.error(`${c.req.method} ${new URL(c.req.url).pathname} failed:`, err instanceof Error ? err.message : err);
+  }
+  const headers: Record<string, string> =
+    body.status === 401 ? { "www-authenticate": 'Bearer realm="hookline", Basic realm="hookline"' } : {};
+  return problemResponse(body, headers);
+}

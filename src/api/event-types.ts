@@ -1,0 +1,188 @@
+/** The deployment-wide event-type catalog. */
+import { createRoute, z } from "@hono/zod-openapi";
+import { and, asc, eq, gt } from "drizzle-orm";
+import { schemaErrors, schemaProblem } from "../core/json-schema";
+import { notFound, ProblemError } from "../core/problem";
+import { database, isUniqueViolation } from "../db/client";
+import { type EventTypeRow, eventTypes } from "../db/schema";
+import { createRouter, requireOperator } from "./context";
+import { errorResponses, iso, json, jsonBody, Timestamp, security } from "./schemas";
+
+export const EVENT_TYPE_NAME = /^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*$/;
+
+const EventType = z
+  .object({
+    name: z.string().openapi({ example: "document.updated" }),
+    description: z.string(),
+    schema: z.record(z.string(), z.unknown()).nullable(),
+    example: z.unknown().nullable(),
+    deprecated: z.boolean(),
+    created_at: Timestamp,
+    updated_at: Timestamp,
+  })
+  .openapi("EventType");
+
+const JsonSchema = z.record(z.string(), z.unknown()).openapi({ description: "A JSON Schema (2020-12) for `data`" });
+const CreateEventType = z
+  .strictObject({
+    name: z.string().max(128).regex(EVENT_TYPE_NAME, "must look like resource.action (letters, digits, _ and dots)"),
+    description: z.string().max(1024).default(""),
+    schema: JsonSchema.optional(),
+    example: z.unknown().optional(),
+    deprecated: z.boolean().optional(),
+  })
+  .openapi("CreateEventType");
+const UpdateEventType = z
+  .strictObject({
+    description: z.string().max(1024).optional(),
+    schema: JsonSchema.nullable().optional(),
+    example: z.unknown().optional(),
+    deprecated: z.boolean().optional(),
+  })
+  .openapi("UpdateEventType");
+
+const NameParam = z.object({ name: z.string().max(128).openapi({ param: { name: "name", in: "path" } }) });
+const ListQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+  cursor: z.string().max(128).optional(),
+  include_deprecated: z.enum(["true", "false"]).default("true"),
+});
+
+const serialize = (t: EventTypeRow) => ({
+  name: t.name,
+  description: t.description,
+  schema: t.schema ?? null,
+  example: t.example ?? null,
+  deprecated: t.deprecated,
+  created_at: iso(t.createdAt)!,
+  updated_at: iso(t.updatedAt)!,
+});
+
+/** A schema must compile, and a given example must satisfy it. */
+function checkSchemaAndExample(schema: Record<string, unknown> | null | undefined, example: unknown) {
+  if (!schema) return;
+  const problem = schemaProblem(schema);
+  if (problem) throw new ProblemError("validation", `schema: ${problem}`, [{ path: "schema", message: problem }]);
+  if (example !== undefined && example !== null) {
+    const errors = schemaErrors(schema, example, "example");
+    if (errors.length) throw new ProblemError("validation", "example does not match schema", errors);
+  }
+}
+
+const tags = ["Event types"];
+
+export const eventTypeRoutes = createRouter()
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/event-types",
+      tags,
+      security,
+      summary: "List the catalog (any valid credential), by name",
+      request: { query: ListQuery },
+      responses: {
+        200: json(z.object({ data: z.array(EventType), next_cursor: z.string().nullable() }), "The catalog"),
+        ...errorResponses,
+      },
+    }),
+    async (c) => {
+      const { limit, cursor, include_deprecated } = c.req.valid("query");
+      const rows = await database(c.env.DB)
+        .select()
+        .from(eventTypes)
+        .where(
+          and(
+            cursor ? gt(eventTypes.name, cursor) : undefined,
+            include_deprecated === "true" ? undefined : eq(eventTypes.deprecated, false),
+          ),
+        )
+        .orderBy(asc(eventTypes.name))
+        .limit(limit + 1);
+      const page = rows.slice(0, limit);
+      const next = rows.length > limit ? rows[limit - 1].name : null;
+      return c.json({ data: page.map(serialize), next_cursor: next }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/event-types/{name}",
+      tags,
+      security,
+      summary: "Read one event type",
+      request: { params: NameParam },
+      responses: { 200: json(EventType, "The event type"), ...errorResponses },
+    }),
+    async (c) => {
+      const [row] = await database(c.env.DB)
+        .select()
+        .from(eventTypes)
+        .where(eq(eventTypes.name, c.req.valid("param").name));
+      if (!row) throw notFound("Event type");
+      return c.json(serialize(row), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/v1/event-types",
+      tags,
+      security,
+      summary: "Add an event type (operator)",
+      request: jsonBody(CreateEventType),
+      responses: { 201: json(EventType, "The event type"), 409: json(z.any(), "Name taken"), ...errorResponses },
+    }),
+    async (c) => {
+      requireOperator(c);
+      const body = c.req.valid("json");
+      checkSchemaAndExample(body.schema, body.example);
+      const now = Date.now();
+      const row: EventTypeRow = {
+        name: body.name,
+        description: body.description,
+        schema: body.schema ?? null,
+        example: body.example ?? null,
+        deprecated: body.deprecated ?? false,
+        createdAt: now,
+        updatedAt: now,
+      };
+      try {
+        await database(c.env.DB).insert(eventTypes).values(row);
+      } catch (err) {
+        if (!isUniqueViolation(err, "event_types.name")) throw err;
+        throw new ProblemError("conflict", `event type ${body.name} already exists`, [
+          { path: "name", message: "already exists" },
+        ]);
+      }
+      return c.json(serialize(row), 201);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "patch",
+      path: "/v1/event-types/{name}",
+      tags,
+      security,
+      summary: "Update a description, schema, example or the deprecated flag (operator)",
+      request: { params: NameParam, ...jsonBody(UpdateEventType) },
+      responses: { 200: json(EventType, "The event type"), ...errorResponses },
+    }),
+    async (c) => {
+      requireOperator(c);
+      const db = database(c.env.DB);
+      const [current] = await db.select().from(eventTypes).where(eq(eventTypes.name, c.req.valid("param").name));
+      if (!current) throw notFound("Event type");
+      const body = c.req.valid("json");
+      const next: EventTypeRow = {
+        ...current,
+        ...(body.description !== undefined ? { description: body.description } : {}),
+        ...(body.schema !== undefined ? { schema: body.schema } : {}),
+        ...(body.example !== undefined ? { example: body.example } : {}),
+        ...(body.deprecated !== undefined ? { deprecated: body.deprecated } : {}),
+        updatedAt: Date.now(),
+      };
+      checkSchemaAndExample(next.schema, next.example);
+      await db.update(eventTypes).set(next).where(eq(eventTypes.name, current.name));
+      return c.json(serialize(next), 200);
+    },
+  );

@@ -1,0 +1,253 @@
+/** /v1/subscriptions: the account's endpoints, in any format. */
+import { createRoute, z } from "@hono/zod-openapi";
+import { and, eq } from "drizzle-orm";
+import { PATTERN_REGEX } from "../core/matching";
+import { database } from "../db/client";
+import { afterCursor, newestFirst, toPage } from "../db/pagination";
+import { type SubscriptionRow, subscriptions } from "../db/schema";
+import {
+  createSubscription,
+  deleteSubscription,
+  findSubscription,
+  readSecret,
+  rotateSecret,
+  updateSubscription,
+} from "../services/subscriptions";
+import { type AppContext, createRouter, requireAccount } from "./context";
+import { errorResponses, FormatName, idParam, iso, json, jsonBody, PageQuery, StringMap, Timestamp, security } from "./schemas";
+
+const Subscription = z
+  .object({
+    id: z.string().openapi({ example: "sub_2f1c7e8a-4b1d-4c55-9a0e-3f2b9c8d7e6f" }),
+    url: z.string().openapi({ example: "https://example.com/webhooks" }),
+    event_types: z.array(z.string()).openapi({ example: ["document.*"] }),
+    subjects: z.array(z.string()).nullable(),
+    description: z.string(),
+    format: FormatName,
+    headers: z.record(z.string(), z.string()),
+    metadata: z.record(z.string(), z.string()),
+    active: z.boolean(),
+    disabled_reason: z.string().nullable(),
+    disabled_at: Timestamp.nullable(),
+    consecutive_failures: z.number().int(),
+    created_at: Timestamp,
+    updated_at: Timestamp,
+  })
+  .openapi("Subscription");
+
+const Secret = z.object({ secret: z.string().nullable() }).openapi("SubscriptionSecret");
+
+const fields = {
+  url: z.string().min(1).max(2048),
+  event_types: z
+    .array(z.string().max(128).regex(PATTERN_REGEX, "must be an event type name, a prefix like document.*, or *"))
+    .min(1)
+    .max(100),
+  subjects: z.array(z.string().min(1).max(256)).max(100).nullable(),
+  description: z.string().max(1024),
+  active: z.boolean(),
+  secret: z.string().max(256),
+  format: FormatName,
+  headers: StringMap,
+  metadata: StringMap,
+};
+
+const CreateSubscription = z
+  .strictObject({
+    ...fields,
+    subjects: fields.subjects.optional(),
+    description: fields.description.optional(),
+    active: fields.active.optional(),
+    secret: fields.secret.optional(),
+    format: fields.format.optional(),
+    headers: fields.headers.optional(),
+    metadata: fields.metadata.optional(),
+  })
+  .openapi("CreateSubscription");
+
+const UpdateSubscription = z
+  .strictObject(Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, v.optional()])) as {
+    [K in keyof typeof fields]: z.ZodOptional<(typeof fields)[K]>;
+  })
+  .openapi("UpdateSubscription");
+
+const RotateSecret = z.strictObject({ secret: fields.secret.optional() }).openapi("RotateSecret");
+
+export function serializeSubscription(s: SubscriptionRow) {
+  return {
+    id: s.id,
+    url: s.url,
+    event_types: s.eventTypes,
+    subjects: s.subjects ?? null,
+    description: s.description,
+    format: s.format as z.infer<typeof FormatName>,
+    headers: s.headers,
+    metadata: s.metadata,
+    active: s.active,
+    disabled_reason: s.disabledReason,
+    disabled_at: iso(s.disabledAt),
+    consecutive_failures: s.consecutiveFailures,
+    created_at: iso(s.createdAt)!,
+    updated_at: iso(s.updatedAt)!,
+  };
+}
+
+const IdParam = idParam("SubscriptionId", "sub_2f1c7e8a-4b1d-4c55-9a0e-3f2b9c8d7e6f");
+const tags = ["Subscriptions"];
+
+const owned = (c: AppContext, id: string) => findSubscription(c.env, requireAccount(c).id, id);
+
+export const subscriptionRoutes = createRouter()
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/v1/subscriptions",
+      tags,
+      security,
+      summary: "Create a subscription; the answer carries its signing secret",
+      request: jsonBody(CreateSubscription),
+      responses: {
+        201: json(Subscription.extend({ secret: z.string().nullable() }), "The subscription and its secret"),
+        ...errorResponses,
+      },
+    }),
+    async (c) => {
+      const account = requireAccount(c);
+      const body = c.req.valid("json");
+      const { row, secret } = await createSubscription(c.env, c.get("config"), account, {
+        url: body.url,
+        eventTypes: body.event_types,
+        subjects: body.subjects ?? null,
+        description: body.description ?? "",
+        format: body.format ?? "standard",
+        headers: body.headers ?? {},
+        metadata: body.metadata ?? {},
+        active: body.active ?? true,
+        secret: body.secret,
+      });
+      return c.json({ ...serializeSubscription(row), secret }, 201);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/subscriptions",
+      tags,
+      security,
+      summary: "List the account's subscriptions, newest first",
+      request: { query: PageQuery },
+      responses: {
+        200: json(z.object({ data: z.array(Subscription), next_cursor: z.string().nullable() }), "A page"),
+        ...errorResponses,
+      },
+    }),
+    async (c) => {
+      const account = requireAccount(c);
+      const { limit, cursor } = c.req.valid("query");
+      const rows = await database(c.env.DB)
+        .select()
+        .from(subscriptions)
+        .where(
+          and(eq(subscriptions.accountId, account.id), afterCursor(subscriptions.createdAt, subscriptions.id, cursor)),
+        )
+        .orderBy(...newestFirst(subscriptions.createdAt, subscriptions.id))
+        .limit(limit + 1);
+      const page = toPage(rows, limit);
+      return c.json({ data: page.rows.map(serializeSubscription), next_cursor: page.nextCursor }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/subscriptions/{id}",
+      tags,
+      security,
+      summary: "Read a subscription",
+      request: { params: IdParam },
+      responses: { 200: json(Subscription, "The subscription"), ...errorResponses },
+    }),
+    async (c) => c.json(serializeSubscription(await owned(c, c.req.valid("param").id)), 200),
+  )
+  .openapi(
+    createRoute({
+      method: "patch",
+      path: "/v1/subscriptions/{id}",
+      tags,
+      security,
+      summary: "Change any field; `active: true` also clears a disabled state",
+      request: { params: IdParam, ...jsonBody(UpdateSubscription) },
+      responses: { 200: json(Subscription, "The subscription"), ...errorResponses },
+    }),
+    async (c) => {
+      const current = await owned(c, c.req.valid("param").id);
+      const body = c.req.valid("json");
+      const { row } = await updateSubscription(c.env, c.get("config"), current, {
+        url: body.url,
+        eventTypes: body.event_types,
+        subjects: body.subjects,
+        description: body.description,
+        format: body.format,
+        headers: body.headers,
+        metadata: body.metadata,
+        active: body.active,
+        secret: body.secret,
+      });
+      return c.json(serializeSubscription(row), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "delete",
+      path: "/v1/subscriptions/{id}",
+      tags,
+      security,
+      summary: "Delete a subscription (its log stays until retention)",
+      request: { params: IdParam },
+      responses: { 204: { description: "Deleted" }, ...errorResponses },
+    }),
+    async (c) => {
+      await deleteSubscription(c.env, await owned(c, c.req.valid("param").id));
+      return c.body(null, 204);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/subscriptions/{id}/secret",
+      tags,
+      security,
+      summary: "Read the signing secret",
+      request: { params: IdParam },
+      responses: { 200: json(Secret, "The secret"), ...errorResponses },
+    }),
+    async (c) => {
+      const row = await owned(c, c.req.valid("param").id);
+      return c.json({ secret: await readSecret(c.get("config"), row) }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/v1/subscriptions/{id}/rotate-secret",
+      tags,
+      security,
+      summary: "Replace the secret (standard keeps signing with the old one too for 24 h)",
+      request: {
+        params: IdParam,
+        body: { content: { "application/json": { schema: RotateSecret } }, required: false },
+      },
+      responses: {
+        200: json(
+          Secret.extend({ previous_secret_expires_at: Timestamp.nullable() }),
+          "The new secret, and until when the previous one still signs",
+        ),
+        ...errorResponses,
+      },
+    }),
+    async (c) => {
+      const row = await owned(c, c.req.valid("param").id);
+      const body = c.req.valid("json") ?? {};
+      const rotated = await rotateSecret(c.env, c.get("config"), row, body.secret);
+      return c.json({ secret: rotated.secret, previous_secret_expires_at: iso(rotated.previousSecretExpiresAt) }, 200);
+    },
+  );

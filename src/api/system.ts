@@ -1,0 +1,28 @@
+/** Unauthenticated routes: health for scripts and harnesses to poll. */
+import { createRoute, z } from "@hono/zod-openapi";
+import { sql } from "drizzle-orm";
+import { ProblemError } from "../core/problem";
+import { database } from "../db/client";
+import { createRouter } from "./context";
+import { json } from "./schemas";
+
+export const systemRoutes = createRouter().openapi(
+  createRoute({
+    method: "get",
+    path: "/health",
+    tags: ["System"],
+    summary: "200 once D1 answers",
+    responses: {
+      200: json(z.object({ ok: z.literal(true) }), "Healthy"),
+      503: json(z.any(), "D1 does not answer"),
+    },
+  }),
+  async (c) => {
+    try {
+      await database(c.env.DB).run(sql`SELECT 1`);
+    } catch {
+      throw new ProblemError("unavailable", "the database does not answer");
+    }
+    return c.json({ ok: true as const }, 200);
+  },
+);

@@ -1,0 +1,48 @@
+/** The Hono app: every face mounted, one error handler, the OpenAPI document. */
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { accountRoutes } from "./api/accounts";
+import { requireAuth } from "./api/auth";
+import type { AppEnv } from "./api/context";
+import { onError, problemResponse } from "./api/errors";
+import { eventTypeRoutes } from "./api/event-types";
+import { jsonOnly, limitBody, withConfig } from "./api/middleware";
+import { subscriptionRoutes } from "./api/subscriptions";
+import { systemRoutes } from "./api/system";
+import { problemBody } from "./core/problem";
+
+export function createApp() {
+  const app = new OpenAPIHono<AppEnv>();
+  app.onError(onError);
+  app.notFound((c) => problemResponse(problemBody("not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`)));
+
+  app.use("*", withConfig);
+  app.route("/", systemRoutes);
+
+  app.use("/v1/*", limitBody, requireAuth, jsonOnly);
+  app.route("/", accountRoutes);
+  app.route("/", eventTypeRoutes);
+  app.route("/", subscriptionRoutes);
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
+    type: "http",
+    scheme: "bearer",
+    description: "ADMIN_TOKEN for the operator, or an account's API key",
+  });
+  app.openAPIRegistry.registerComponent("securitySchemes", "basic", {
+    type: "http",
+    scheme: "basic",
+    description: "<account name>:<api key>",
+  });
+  app.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: {
+      title: "Hookline",
+      version: "1.0.0",
+      description: "Webhook delivery on Cloudflare Workers. Errors are application/problem+json (RFC 9457).",
+    },
+  });
+  app.get("/", (c) => c.redirect("/docs/"));
+  return app;
+}
+
+export const app = createApp();

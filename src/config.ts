@@ -1,0 +1,58 @@
+/**
+ * Configuration, validated once per isolate from the Worker's bindings
+ * (CONTRACT.md "Configuration"). Plans live here: a deployment changes them in one place.
+ */
+export const plans = {
+  pro: { maxSubscriptions: 3 },
+  business: { maxSubscriptions: 20 },
+} as const;
+
+export type PlanName = keyof typeof plans;
+export const planNames = Object.keys(plans) as [PlanName, ...PlanName[]];
+export const DEFAULT_PLAN: PlanName = "pro";
+
+export interface Config {
+  adminToken: string;
+  secretsKey: string;
+  allowInsecureTargets: boolean;
+  retrySchedule: number[];
+  deactivateAfter: number;
+  deliveryTimeoutMs: number;
+  logRetentionDays: number;
+}
+
+const cache = new WeakMap<object, Config>();
+
+function positiveInt(name: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined || raw === "") return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
+  return n;
+}
+
+export function parseRetrySchedule(raw: string | undefined): number[] {
+  if (raw === undefined || raw.trim() === "") return [1, 10, 60];
+  const delays = raw.split(",").map((s) => Number(s.trim()));
+  if (delays.some((d) => !Number.isFinite(d) || d < 0)) {
+    throw new Error(`RETRY_SCHEDULE must be comma-separated seconds, got "${raw}"`);
+  }
+  return delays;
+}
+
+export function loadConfig(env: Env): Config {
+  const cached = cache.get(env);
+  if (cached) return cached;
+  if (!env.ADMIN_TOKEN) throw new Error("ADMIN_TOKEN is not set (wrangler secret put ADMIN_TOKEN)");
+  if (!env.SECRETS_KEY) throw new Error("SECRETS_KEY is not set (wrangler secret put SECRETS_KEY)");
+  const config: Config = {
+    adminToken: env.ADMIN_TOKEN,
+    secretsKey: env.SECRETS_KEY,
+    allowInsecureTargets: env.ALLOW_INSECURE_TARGETS === "true" || env.ALLOW_INSECURE_TARGETS === "1",
+    retrySchedule: parseRetrySchedule(env.RETRY_SCHEDULE),
+    deactivateAfter: positiveInt("DEACTIVATE_AFTER", env.DEACTIVATE_AFTER, 10),
+    deliveryTimeoutMs: positiveInt("DELIVERY_TIMEOUT_MS", env.DELIVERY_TIMEOUT_MS, 10_000),
+    logRetentionDays: positiveInt("LOG_RETENTION_DAYS", env.LOG_RETENTION_DAYS, 30),
+  };
+  cache.set(env, config);
+  return config;
+}

@@ -1,0 +1,144 @@
+/** The D1 schema. drizzle-kit generates migrations/ from this file (`npm run db:generate`). */
+import { sql } from "drizzle-orm";
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+const timestamps = {
+  createdAt: integer("created_at").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+};
+
+export const accounts = sqliteTable("accounts", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull().unique(),
+  email: text("email"),
+  plan: text("plan").notNull(),
+  ...timestamps,
+});
+
+export const apiKeys = sqliteTable(
+  "api_keys",
+  {
+    id: text("id").primaryKey(),
+    accountId: text("account_id")
+      .notNull()
+      .references(() => accounts.id, { onDelete: "cascade" }),
+    keyHash: text("key_hash").notNull(),
+    prefix: text("prefix").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [uniqueIndex("api_keys_hash").on(t.keyHash), index("api_keys_account").on(t.accountId)],
+);
+
+export const eventTypes = sqliteTable("event_types", {
+  name: text("name").primaryKey(),
+  description: text("description").notNull().default(""),
+  schema: text("schema", { mode: "json" }).$type<Record<string, unknown>>(),
+  example: text("example", { mode: "json" }).$type<unknown>(),
+  deprecated: integer("deprecated", { mode: "boolean" }).notNull().default(false),
+  ...timestamps,
+});
+
+export const subscriptions = sqliteTable(
+  "subscriptions",
+  {
+    id: text("id").primaryKey(),
+    accountId: text("account_id")
+      .notNull()
+      .references(() => accounts.id, { onDelete: "cascade" }),
+    url: text("url").notNull(),
+    eventTypes: text("event_types", { mode: "json" }).$type<string[]>().notNull(),
+    subjects: text("subjects", { mode: "json" }).$type<string[] | null>(),
+    description: text("description").notNull().default(""),
+    format: text("format").notNull(),
+    headers: text("headers", { mode: "json" }).$type<Record<string, string>>().notNull(),
+    metadata: text("metadata", { mode: "json" }).$type<Record<string, string>>().notNull(),
+    active: integer("active", { mode: "boolean" }).notNull(),
+    disabledReason: text("disabled_reason"),
+    disabledAt: integer("disabled_at"),
+    consecutiveFailures: integer("consecutive_failures").notNull().default(0),
+    /** AES-GCM ciphertext of the signing secret; null only for a clara hook without one. */
+    secretEnc: text("secret_enc"),
+    /** The secret before the last rotation, still signed with until previousSecretUntil. */
+    previousSecretEnc: text("previous_secret_enc"),
+    previousSecretUntil: integer("previous_secret_until"),
+    /** Format-specific value derived once from the secret (smartshape: its bcrypt hash), encrypted. */
+    derivedEnc: text("derived_enc"),
+    ...timestamps,
+  },
+  (t) => [index("subscriptions_account").on(t.accountId, t.createdAt)],
+);
+
+export const events = sqliteTable(
+  "events",
+  {
+    id: text("id").primaryKey(),
+    accountId: text("account_id")
+      .notNull()
+      .references(() => accounts.id, { onDelete: "cascade" }),
+    type: text("type").notNull(),
+    subject: text("subject"),
+    /** Normalized JSON text: every format signs exactly these bytes. */
+    data: text("data").notNull(),
+    timestamp: integer("timestamp").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("events_account").on(t.accountId, t.createdAt), index("events_created").on(t.createdAt)],
+);
+
+export const idempotencyKeys = sqliteTable(
+  "idempotency_keys",
+  {
+    accountId: text("account_id").notNull(),
+    key: text("key").notNull(),
+    requestHash: text("request_hash").notNull(),
+    response: text("response").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.accountId, t.key] })],
+);
+
+export const deliveries = sqliteTable(
+  "deliveries",
+  {
+    id: text("id").primaryKey(),
+    eventId: text("event_id").notNull(),
+    subscriptionId: text("subscription_id").notNull(),
+    accountId: text("account_id").notNull(),
+    status: text("status", { enum: ["pending", "in_flight", "delivered", "failed", "skipped"] }).notNull(),
+    attemptsCount: integer("attempts_count").notNull().default(0),
+    nextAttemptAt: integer("next_attempt_at"),
+    leaseUntil: integer("lease_until"),
+    ...timestamps,
+  },
+  (t) => [
+    index("deliveries_due").on(t.status, t.nextAttemptAt),
+    index("deliveries_subscription").on(t.subscriptionId, t.createdAt),
+    index("deliveries_event").on(t.eventId),
+    index("deliveries_created").on(t.createdAt),
+  ],
+);
+
+export const attempts = sqliteTable(
+  "attempts",
+  {
+    id: text("id").primaryKey(),
+    deliveryId: text("delivery_id").notNull(),
+    number: integer("number").notNull(),
+    startedAt: integer("started_at").notNull(),
+    durationMs: integer("duration_ms").notNull(),
+    outcome: text("outcome", { enum: ["success", "http_status", "timeout", "network"] }).notNull(),
+    statusCode: integer("status_code"),
+    error: text("error"),
+    responseHeaders: text("response_headers", { mode: "json" }).$type<Record<string, string>>(),
+    responseBody: text("response_body"),
+  },
+  (t) => [index("attempts_delivery").on(t.deliveryId, t.number), index("attempts_started").on(t.startedAt)],
+);
+
+export type AccountRow = typeof accounts.$inferSelect;
+export type SubscriptionRow = typeof subscriptions.$inferSelect;
+export type EventTypeRow = typeof eventTypes.$inferSelect;
+export type EventRow = typeof events.$inferSelect;
+export type DeliveryRow = typeof deliveries.$inferSelect;
+export type AttemptRow = typeof attempts.$inferSelect;
+export const now = () => sql`(unixepoch('subsec') * 1000)`;

@@ -1,0 +1,17 @@
+/** The Worker's bindings, as wrangler.toml and `wrangler secret put` declare them. */
+interface Env {
+  DB: D1Database;
+  DELIVERY_QUEUE: Queue<{ id: string }>;
+  SUBSCRIPTION_HEALTH: DurableObjectNamespace;
+  ADMIN_TOKEN: string;
+  SECRETS_KEY: string;
+  ALLOW_INSECURE_TARGETS?: string;
+  RETRY_SCHEDULE?: string;
+  DEACTIVATE_AFTER?: string;
+  DELIVERY_TIMEOUT_MS?: string;
+  LOG_RETENTION_DAYS?: string;
+}
+
+declare namespace Cloudflare {
+  interface Env extends globalThis.Env {}
+}

@@ -1,0 +1,215 @@
+/**
+ * Subscriptions as every face (/v1, Clara, SmartShape) creates and changes them:
+ * target rules, catalog checks, secrets encrypted at rest, the plan cap.
+ */
+import { and, eq, inArray, sql } from "drizzle-orm";
+import { type Config, plans } from "../config";
+import { decryptSecret, encryptSecret } from "../core/crypto";
+import { type Format, type FormatName, formats } from "../core/formats";
+import { customHeaderErrors } from "../core/headers";
+import { idRegex, newId } from "../core/ids";
+import { unknownPatterns } from "../core/matching";
+import { type FieldError, notFound, ProblemError } from "../core/problem";
+import { checkTargetUrl } from "../core/url-safety";
+import { database } from "../db/client";
+import { type AccountRow, deliveries, eventTypes, type SubscriptionRow, subscriptions } from "../db/schema";
+
+export interface SubscriptionInput {
+  url: string;
+  eventTypes: string[];
+  subjects: string[] | null;
+  description: string;
+  format: FormatName;
+  headers: Record<string, string>;
+  metadata: Record<string, string>;
+  active: boolean;
+  secret?: string | null;
+}
+
+const fail = (errors: FieldError[]) => {
+  if (errors.length === 0) return;
+  throw new ProblemError("validation", errors.map((e) => `${e.path}: ${e.message}`).join("; "), errors);
+};
+
+export function targetErrors(url: string, format: Format, config: Config): FieldError[] {
+  const check = checkTargetUrl(url, { schemes: format.schemes, allowInsecure: config.allowInsecureTargets });
+  return check.ok ? [] : [{ path: "url", message: check.rule }];
+}
+
+/** Every name must be in the catalog; new subscriptions may not pick deprecated ones. */
+async function eventTypeErrors(env: Env, patterns: string[], previously: string[] = []): Promise<FieldError[]> {
+  const catalog = await database(env.DB)
+    .select({ name: eventTypes.name, deprecated: eventTypes.deprecated })
+    .from(eventTypes);
+  const usable = catalog.filter((t) => !t.deprecated).map((t) => t.name);
+  const deprecated = new Set(catalog.filter((t) => t.deprecated).map((t) => t.name));
+  const fresh = patterns.filter((p) => !previously.includes(p));
+  return unknownPatterns(fresh, usable).map((p) => ({
+    path: `event_types[${patterns.indexOf(p)}]`,
+    message: deprecated.has(p) ? `${p} is deprecated: new subscriptions cannot use it` : `unknown event type ${p}`,
+  }));
+}
+
+function secretErrors(format: Format, secret: string | null | undefined): FieldError[] {
+  if (secret === undefined || secret === null) {
+    return format.secret.kind === "required" ? [{ path: "secret", message: `format ${format.name} needs a secret` }] : [];
+  }
+  const problem = format.secret.check(secret);
+  return problem ? [{ path: "secret", message: problem }] : [];
+}
+
+/** The columns that hold a secret: encrypted, with the format's derived value computed once. */
+async function sealSecret(config: Config, format: Format, secret: string | null) {
+  if (secret === null) return { secretEnc: null, derivedEnc: null };
+  const derived = format.secret.derive ? await format.secret.derive(secret) : null;
+  return {
+    secretEnc: await encryptSecret(config.secretsKey, secret),
+    derivedEnc: derived === null ? null : await encryptSecret(config.secretsKey, derived),
+  };
+}
+
+export async function createSubscription(env: Env, config: Config, account: AccountRow, input: SubscriptionInput) {
+  const format = formats[input.format];
+  fail([
+    ...targetErrors(input.url, format, config),
+    ...customHeaderErrors(input.headers),
+    ...secretErrors(format, input.secret),
+    ...(await eventTypeErrors(env, input.eventTypes)),
+  ]);
+  const secret = input.secret ?? (format.secret.kind === "optional" ? null : format.secret.generate());
+  const now = Date.now();
+  const row: SubscriptionRow = {
+    id: newId("subscription"),
+    accountId: account.id,
+    url: input.url,
+    eventTypes: input.eventTypes,
+    subjects: input.subjects,
+    description: input.description,
+    format: input.format,
+    headers: input.headers,
+    metadata: input.metadata,
+    active: input.active,
+    disabledReason: null,
+    disabledAt: null,
+    consecutiveFailures: 0,
+    ...(await sealSecret(config, format, secret)),
+    previousSecretEnc: null,
+    previousSecretUntil: null,
+    createdAt: now,
+    updatedAt: now,
+  };
+  const plan = plans[account.plan as keyof typeof plans];
+  const cap = plan?.maxSubscriptions ?? 0;
+  // The cap is checked in the same statement that inserts, so concurrent creates cannot pass it.
+  const result = await database(env.DB).run(sql`
+    INSERT INTO subscriptions (id, account_id, url, event_types, subjects, description, format, headers, metadata,
+      active, consecutive_failures, secret_enc, derived_enc, created_at, updated_at)
+    SELECT ${row.id}, ${row.accountId}, ${row.url}, ${JSON.stringify(row.eventTypes)},
+      ${row.subjects === null ? null : JSON.stringify(row.subjects)}, ${row.description}, ${row.format},
+      ${JSON.stringify(row.headers)}, ${JSON.stringify(row.metadata)}, ${row.active ? 1 : 0}, 0,
+      ${row.secretEnc}, ${row.derivedEnc}, ${now}, ${now}
+    WHERE (SELECT count(*) FROM subscriptions WHERE account_id = ${row.accountId}) < ${cap}`);
+  if (result.meta.changes === 0) {
+    throw new ProblemError(
+      "plan_limit",
+      `the ${account.plan} plan allows ${cap} subscriptions and this account has ${cap}: delete one or upgrade the plan`,
+      undefined,
+      { plan: account.plan, limit: cap },
+    );
+  }
+  return { row, secret };
+}
+
+/** The subscription with this id if it belongs to the account (another account's is a 404). */
+export async function findSubscription(env: Env, accountId: string, id: string, format?: FormatName) {
+  if (!idRegex("subscription").test(id)) throw notFound("Subscription");
+  const [row] = await database(env.DB)
+    .select()
+    .from(subscriptions)
+    .where(
+      and(
+        eq(subscriptions.id, id),
+        eq(subscriptions.accountId, accountId),
+        format ? eq(subscriptions.format, format) : undefined,
+      ),
+    );
+  if (!row) throw notFound("Subscription");
+  return row;
+}
+
+export type SubscriptionPatch = Partial<SubscriptionInput>;
+
+export async function updateSubscription(env: Env, config: Config, current: SubscriptionRow, patch: SubscriptionPatch) {
+  const format = formats[patch.format ?? (current.format as FormatName)];
+  const formatChanged = format.name !== current.format;
+  const url = patch.url ?? current.url;
+  const errors: FieldError[] = [];
+  if (patch.url !== undefined || formatChanged) errors.push(...targetErrors(url, format, config));
+  if (patch.headers !== undefined) errors.push(...customHeaderErrors(patch.headers));
+  if (patch.eventTypes !== undefined) errors.push(...(await eventTypeErrors(env, patch.eventTypes, current.eventTypes)));
+  if (patch.secret !== undefined) errors.push(...secretErrors(format, patch.secret));
+  else if (formatChanged) {
+    const existing = current.secretEnc ? await decryptSecret(config.secretsKey, current.secretEnc) : null;
+    const keep = secretErrors(format, existing);
+    if (keep.length) {
+      errors.push({ path: "secret", message: `the current secret does not fit format ${format.name}: give a new one` });
+    }
+  }
+  fail(errors);
+  const now = Date.now();
+  const reactivate = patch.active === true && !current.active;
+  const changes: Partial<SubscriptionRow> = {
+    ...(patch.url !== undefined ? { url: patch.url } : {}),
+    ...(patch.eventTypes !== undefined ? { eventTypes: patch.eventTypes } : {}),
+    ...(patch.subjects !== undefined ? { subjects: patch.subjects } : {}),
+    ...(patch.description !== undefined ? { description: patch.description } : {}),
+    ...(patch.format !== undefined ? { format: patch.format } : {}),
+    ...(patch.headers !== undefined ? { headers: patch.headers } : {}),
+    ...(patch.metadata !== undefined ? { metadata: patch.metadata } : {}),
+    ...(patch.active !== undefined ? { active: patch.active } : {}),
+    ...(reactivate ? { disabledReason: null, disabledAt: null, consecutiveFailures: 0 } : {}),
+    ...(patch.secret !== undefined
+      ? { ...(await sealSecret(config, format, patch.secret)), previousSecretEnc: null, previousSecretUntil: null }
+      : formatChanged && current.secretEnc
+        ? await sealSecret(config, format, await decryptSecret(config.secretsKey, current.secretEnc))
+        : {}),
+    updatedAt: now,
+  };
+  await database(env.DB).update(subscriptions).set(changes).where(eq(subscriptions.id, current.id));
+  return { row: { ...current, ...changes } as SubscriptionRow, reactivated: reactivate };
+}
+
+/** Deleting keeps the log; what was still to be sent becomes `skipped`. */
+export async function deleteSubscription(env: Env, row: SubscriptionRow) {
+  const db = database(env.DB);
+  const now = Date.now();
+  await db.batch([
+    db.delete(subscriptions).where(eq(subscriptions.id, row.id)),
+    db
+      .update(deliveries)
+      .set({ status: "skipped", nextAttemptAt: null, updatedAt: now })
+      .where(and(eq(deliveries.subscriptionId, row.id), inArray(deliveries.status, ["pending"]))),
+  ]);
+}
+
+export async function readSecret(config: Config, row: SubscriptionRow): Promise<string | null> {
+  return row.secretEnc ? decryptSecret(config.secretsKey, row.secretEnc) : null;
+}
+
+/** A new secret; standard keeps signing with the old one for its grace period too. */
+export async function rotateSecret(env: Env, config: Config, row: SubscriptionRow, given?: string) {
+  const format = formats[row.format as FormatName];
+  fail(secretErrors(format, given));
+  const secret = given ?? format.secret.generate();
+  const now = Date.now();
+  const grace = format.secret.rotationGraceSeconds;
+  const keepPrevious = grace > 0 && row.secretEnc !== null;
+  const changes = {
+    ...(await sealSecret(config, format, secret)),
+    previousSecretEnc: keepPrevious ? row.secretEnc : null,
+    previousSecretUntil: keepPrevious ? now + grace * 1000 : null,
+    updatedAt: now,
+  };
+  await database(env.DB).update(subscriptions).set(changes).where(eq(subscriptions.id, row.id));
+  return { secret, previousSecretExpiresAt: changes.previousSecretUntil };
+}

@@ -1,0 +1,30 @@
+/**
+ * Unit and Workers-runtime tests: they run inside workerd through the vitest pool,
+ * against real local D1, Queues and Durable Objects, with the migrations applied
+ * in test/setup.ts. End-to-end tests have their own config (vitest.e2e.config.ts).
+ */
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
+import { fileURLToPath } from "node:url";
+import { defineConfig } from "vitest/config";
+
+const migrations = await readD1Migrations(fileURLToPath(new URL("./migrations", import.meta.url)));
+
+export default defineConfig({
+  plugins: [
+    cloudflareTest({
+      wrangler: { configPath: "./wrangler.toml" },
+      miniflare: {
+        bindings: {
+          TEST_MIGRATIONS: migrations,
+          ADMIN_TOKEN: "test-admin-token",
+          SECRETS_KEY: "q83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJq80=",
+          ALLOW_INSECURE_TARGETS: "false",
+        },
+      },
+    }),
+  ],
+  test: {
+    include: ["test/unit/**/*.test.ts", "test/worker/**/*.test.ts"],
+    setupFiles: ["./test/setup.ts"],
+  },
+});
