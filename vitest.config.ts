@@ -6,6 +6,7 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
+import { receiverDouble } from "./test/receiver-double";
 
 const migrations = await readD1Migrations(fileURLToPath(new URL("./migrations", import.meta.url)));
 
@@ -19,12 +20,18 @@ export default defineConfig({
           ADMIN_TOKEN: "test-admin-token",
           SECRETS_KEY: "q83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJq80=",
           ALLOW_INSECURE_TARGETS: "false",
+          // Short enough for tests to wait on; the end-to-end tests keep the real 1 s / 10 s / 60 s.
+          RETRY_SCHEDULE: "1,1,1",
+          DELIVERY_TIMEOUT_MS: "1000",
         },
+        // Outbound fetch goes to a test double, not the network (and not by patching the code).
+        outboundService: receiverDouble,
       },
     }),
   ],
   test: {
     include: ["test/unit/**/*.test.ts", "test/worker/**/*.test.ts"],
     setupFiles: ["./test/setup.ts"],
+    testTimeout: 30_000,
   },
 });

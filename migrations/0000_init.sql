@@ -41,6 +41,7 @@ CREATE TABLE `deliveries` (
 	`account_id` text NOT NULL,
 	`status` text NOT NULL,
 	`attempts_count` integer DEFAULT 0 NOT NULL,
+	`series_base` integer DEFAULT 0 NOT NULL,
 	`next_attempt_at` integer,
 	`lease_until` integer,
 	`created_at` integer NOT NULL,

@@ -4,7 +4,9 @@ import { accountRoutes } from "./api/accounts";
 import { requireAuth } from "./api/auth";
 import type { AppEnv } from "./api/context";
 import { onError, problemResponse } from "./api/errors";
+import { deliveryRoutes } from "./api/deliveries";
 import { eventTypeRoutes } from "./api/event-types";
+import { eventRoutes } from "./api/events";
 import { jsonOnly, limitBody, withConfig } from "./api/middleware";
 import { subscriptionRoutes } from "./api/subscriptions";
 import { systemRoutes } from "./api/system";
@@ -22,6 +24,8 @@ export function createApp() {
   app.route("/", accountRoutes);
   app.route("/", eventTypeRoutes);
   app.route("/", subscriptionRoutes);
+  app.route("/", eventRoutes);
+  app.route("/", deliveryRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",

@@ -1,8 +1,8 @@
 /** The Worker's bindings, as wrangler.toml and `wrangler secret put` declare them. */
 interface Env {
   DB: D1Database;
-  DELIVERY_QUEUE: Queue<{ id: string }>;
-  SUBSCRIPTION_HEALTH: DurableObjectNamespace;
+  DELIVERY_QUEUE: Queue<import("./services/enqueue").DeliveryMessage>;
+  SUBSCRIPTION_HEALTH: DurableObjectNamespace<import("./delivery/health").SubscriptionHealth>;
   ADMIN_TOKEN: string;
   SECRETS_KEY: string;
   ALLOW_INSECURE_TARGETS?: string;

@@ -1,6 +1,63 @@
 /** The Worker's handlers and exported classes, nothing else. */
+import { WorkerEntrypoint } from "cloudflare:workers";
 import { app } from "./app";
+import { loadConfig } from "./config";
+import { handleDeliveryBatch } from "./delivery/consumer";
+import { sweep } from "./delivery/sweep";
+import { emitEvents } from "./services/emit";
+import { EmitEvent, type EmitEventInput, type EmitResultBody, MAX_BATCH } from "./services/emit-schema";
+import type { DeliveryMessage } from "./services/enqueue";
+import { validationProblem } from "./api/context";
+import { z } from "@hono/zod-openapi";
 
-export default {
-  fetch: app.fetch,
-} satisfies ExportedHandler<Env>;
+export { SubscriptionHealth } from "./delivery/health";
+
+const EmitBatch = z.array(EmitEvent).min(1).max(MAX_BATCH);
+
+/**
+ * Other Workers bind to this entrypoint: `env.HOOKLINE.emit(event)` and
+ * `emitBatch(events)` do what POST /v1/events does (the binding is the credential),
+ * and `env.HOOKLINE.fetch(...)` reaches the REST API as over the internet.
+ */
+export default class Hookline extends WorkerEntrypoint<Env> {
+  fetch(request: Request): Response | Promise<Response> {
+    return app.fetch(request, this.env, this.ctx);
+  }
+
+  queue(batch: MessageBatch<DeliveryMessage>): Promise<void> {
+    return handleDeliveryBatch(batch, this.env);
+  }
+
+  async scheduled(): Promise<void> {
+    await sweep(this.env);
+  }
+
+  async emit(event: EmitEventInput): Promise<EmitResultBody> {
+    const parsed = EmitEvent.safeParse(event);
+    if (!parsed.success) throw rpcError(validationProblem(parsed.error));
+    return this.run([parsed.data], false);
+  }
+
+  async emitBatch(events: EmitEventInput[]): Promise<EmitResultBody> {
+    const parsed = EmitBatch.safeParse(events);
+    if (!parsed.success) throw rpcError(validationProblem(parsed.error, "events"));
+    return this.run(parsed.data, true);
+  }
+
+  private async run(events: EmitEventInput[], batch: boolean): Promise<EmitResultBody> {
+    try {
+      return (await emitEvents(this.env, loadConfig(this.env), events, { batch })).body;
+    } catch (err) {
+      throw rpcError(err);
+    }
+  }
+}
+
+/** RPC carries an Error's message across: make it the problem's detail, prefixed with its status. */
+function rpcError(err: unknown): Error {
+  if (err && typeof err === "object" && "toBody" in err && typeof err.toBody === "function") {
+    const body = err.toBody() as { status: number; title: string; detail: string };
+    return new Error(`${body.status} ${body.title}: ${body.detail}`);
+  }
+  return err instanceof Error ? err : new Error(String(err));
+}

@@ -8,7 +8,7 @@ import { type EventTypeRow, eventTypes } from "../db/schema";
 import { createRouter, requireOperator } from "./context";
 import { errorResponses, iso, json, jsonBody, Timestamp, security } from "./schemas";
 
-export const EVENT_TYPE_NAME = /^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*$/;
+import { EVENT_TYPE_NAME } from "../core/event-type-name";
 
 const EventType = z
   .object({

@@ -1,3 +1,4 @@
+import type { SQL } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import * as schema from "./schema";
 
@@ -19,4 +20,18 @@ export function database(d1: D1Database) {
 export function isUniqueViolation(err: unknown, column: string): boolean {
   const text = err instanceof Error ? `${err.message} ${String((err as { cause?: unknown }).cause ?? "")}` : String(err);
   return text.includes("UNIQUE constraint failed") && text.includes(column);
+}
+
+/**
+ * Raw SQL that can also go into db.batch(). drizzle's D1 session binds batched
+ * statements through `stmt`, which its raw queries lack; give them one.
+ */
+export function sqlAll<T>(d1: D1Database, query: SQL) {
+  const q = database(d1).all<T>(query);
+  return Object.assign(q, { stmt: d1.prepare(q.getQuery().sql) });
+}
+
+export function sqlRun(d1: D1Database, query: SQL) {
+  const q = database(d1).run(query);
+  return Object.assign(q, { stmt: d1.prepare(q.getQuery().sql) });
 }

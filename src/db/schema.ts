@@ -1,5 +1,4 @@
 /** The D1 schema. drizzle-kit generates migrations/ from this file (`npm run db:generate`). */
-import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 const timestamps = {
@@ -106,6 +105,8 @@ export const deliveries = sqliteTable(
     accountId: text("account_id").notNull(),
     status: text("status", { enum: ["pending", "in_flight", "delivered", "failed", "skipped"] }).notNull(),
     attemptsCount: integer("attempts_count").notNull().default(0),
+    /** attempts_count when the current series began (a redelivery starts a fresh series). */
+    seriesBase: integer("series_base").notNull().default(0),
     nextAttemptAt: integer("next_attempt_at"),
     leaseUntil: integer("lease_until"),
     ...timestamps,
@@ -141,4 +142,3 @@ export type EventTypeRow = typeof eventTypes.$inferSelect;
 export type EventRow = typeof events.$inferSelect;
 export type DeliveryRow = typeof deliveries.$inferSelect;
 export type AttemptRow = typeof attempts.$inferSelect;
-export const now = () => sql`(unixepoch('subsec') * 1000)`;

@@ -12,6 +12,7 @@ import { unknownPatterns } from "../core/matching";
 import { type FieldError, notFound, ProblemError } from "../core/problem";
 import { checkTargetUrl } from "../core/url-safety";
 import { database } from "../db/client";
+import { healthOf } from "../delivery/health";
 import { type AccountRow, deliveries, eventTypes, type SubscriptionRow, subscriptions } from "../db/schema";
 
 export interface SubscriptionInput {
@@ -45,7 +46,7 @@ async function eventTypeErrors(env: Env, patterns: string[], previously: string[
   const deprecated = new Set(catalog.filter((t) => t.deprecated).map((t) => t.name));
   const fresh = patterns.filter((p) => !previously.includes(p));
   return unknownPatterns(fresh, usable).map((p) => ({
-    path: `event_types[${patterns.indexOf(p)}]`,
+    path: `event_types.${patterns.indexOf(p)}`,
     message: deprecated.has(p) ? `${p} is deprecated: new subscriptions cannot use it` : `unknown event type ${p}`,
   }));
 }
@@ -176,6 +177,8 @@ export async function updateSubscription(env: Env, config: Config, current: Subs
     updatedAt: now,
   };
   await database(env.DB).update(subscriptions).set(changes).where(eq(subscriptions.id, current.id));
+  // Re-activation starts the failure counter from zero (a Durable Object call only then).
+  if (reactivate) await healthOf(env, current.id).reset();
   return { row: { ...current, ...changes } as SubscriptionRow, reactivated: reactivate };
 }
 
@@ -190,6 +193,7 @@ export async function deleteSubscription(env: Env, row: SubscriptionRow) {
       .set({ status: "skipped", nextAttemptAt: null, updatedAt: now })
       .where(and(eq(deliveries.subscriptionId, row.id), inArray(deliveries.status, ["pending"]))),
   ]);
+  await healthOf(env, row.id).destroy();
 }
 
 export async function readSecret(config: Config, row: SubscriptionRow): Promise<string | null> {

@@ -6,8 +6,9 @@ import { hmacSha256 } from "../crypto";
 import { randomBytes, toBase64Url, toHex, utf8 } from "../encoding";
 import { type Format, is2xx, type SecretPolicy } from "./types";
 
+// The cache id names the key derivation: the same string is a different key under standard.
 const hexHmac = async (secret: string, message: string) =>
-  toHex(await hmacSha256(utf8(secret), secret, utf8(message)));
+  toHex(await hmacSha256(utf8(secret), `raw:${secret}`, utf8(message)));
 
 const MIN_SECRET = 8;
 const MAX_SECRET = 256;

@@ -19,7 +19,7 @@ export function standardSecretError(secret: string): string | null {
 
 export async function signStandard(secret: string, msgId: string, timestamp: number, body: string): Promise<string> {
   const key = fromBase64(secret.slice(PREFIX.length));
-  const mac = await hmacSha256(key, secret, utf8(`${msgId}.${timestamp}.${body}`));
+  const mac = await hmacSha256(key, `whsec:${secret}`, utf8(`${msgId}.${timestamp}.${body}`));
   return `v1,${toBase64(mac)}`;
 }
 

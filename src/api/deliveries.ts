@@ -1,0 +1,165 @@
+/** The delivery log and the tools over it: test, redeliver, recover. */
+import { createRoute, z } from "@hono/zod-openapi";
+import { and, asc, eq } from "drizzle-orm";
+import { idRegex } from "../core/ids";
+import { notFound, ProblemError } from "../core/problem";
+import { database } from "../db/client";
+import { afterCursor, newestFirst, toPage } from "../db/pagination";
+import { attempts, deliveries } from "../db/schema";
+import { recover, redeliver, sendTestEvent } from "../services/redelivery";
+import { findSubscription } from "../services/subscriptions";
+import { type AppContext, createRouter, requireAccount } from "./context";
+import { Attempt, Delivery, DeliveryStatus, serializeAttempt, serializeDelivery } from "./log-schemas";
+import { errorResponses, idParam, json, PageQuery, security } from "./schemas";
+
+const tags = ["Deliveries"];
+const SubscriptionId = idParam("SubscriptionIdParam", "sub_2f1c7e8a-4b1d-4c55-9a0e-3f2b9c8d7e6f");
+const DeliveryId = idParam("DeliveryId", "dlv_7c9e6679-7425-40de-944b-e07fc1f90ae7");
+
+const TestResult = z
+  .object({
+    success: z.boolean(),
+    status_code: z.number().int().nullable(),
+    duration_ms: z.number().int(),
+    response_body: z.string().nullable(),
+    error: z.string().nullable(),
+    event_id: z.string(),
+    delivery_id: z.string(),
+  })
+  .openapi("TestResult");
+
+const Recover = z
+  .strictObject({
+    since: z.iso.datetime({ offset: true }),
+    until: z.iso.datetime({ offset: true }).optional(),
+  })
+  .openapi("Recover");
+
+/** A delivery the caller may see: the operator any, an account its own (another's is a 404). */
+async function visibleDelivery(c: AppContext, id: string) {
+  if (!idRegex("delivery").test(id)) throw notFound("Delivery");
+  const principal = c.get("principal");
+  const [row] = await database(c.env.DB)
+    .select()
+    .from(deliveries)
+    .where(
+      and(eq(deliveries.id, id), principal.kind === "account" ? eq(deliveries.accountId, principal.account.id) : undefined),
+    );
+  if (!row) throw notFound("Delivery");
+  return row;
+}
+
+export const deliveryRoutes = createRouter()
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/subscriptions/{id}/deliveries",
+      tags,
+      security,
+      summary: "A subscription's deliveries, newest first",
+      request: { params: SubscriptionId, query: PageQuery.extend({ status: DeliveryStatus.optional() }) },
+      responses: {
+        200: json(z.object({ data: z.array(Delivery), next_cursor: z.string().nullable() }), "A page"),
+        ...errorResponses,
+      },
+    }),
+    async (c) => {
+      const sub = await findSubscription(c.env, requireAccount(c).id, c.req.valid("param").id);
+      const q = c.req.valid("query");
+      const rows = await database(c.env.DB)
+        .select()
+        .from(deliveries)
+        .where(
+          and(
+            eq(deliveries.subscriptionId, sub.id),
+            q.status ? eq(deliveries.status, q.status) : undefined,
+            afterCursor(deliveries.createdAt, deliveries.id, q.cursor),
+          ),
+        )
+        .orderBy(...newestFirst(deliveries.createdAt, deliveries.id))
+        .limit(q.limit + 1);
+      const page = toPage(rows, q.limit);
+      return c.json({ data: page.rows.map(serializeDelivery), next_cursor: page.nextCursor }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/deliveries/{id}",
+      tags,
+      security,
+      summary: "A delivery with its attempts",
+      request: { params: DeliveryId },
+      responses: { 200: json(Delivery.extend({ attempts: z.array(Attempt) }), "The delivery"), ...errorResponses },
+    }),
+    async (c) => {
+      const delivery = await visibleDelivery(c, c.req.valid("param").id);
+      const rows = await database(c.env.DB)
+        .select()
+        .from(attempts)
+        .where(eq(attempts.deliveryId, delivery.id))
+        .orderBy(asc(attempts.number));
+      return c.json({ ...serializeDelivery(delivery), attempts: rows.map(serializeAttempt) }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/v1/deliveries/{id}/redeliver",
+      tags,
+      security,
+      summary: "Send a finished delivery again: a fresh series of attempts, same webhook-id",
+      request: { params: DeliveryId },
+      responses: {
+        202: json(Delivery, "Queued"),
+        409: json(z.any(), "In progress, or its subscription is off"),
+        ...errorResponses,
+      },
+    }),
+    async (c) => {
+      const delivery = await visibleDelivery(c, c.req.valid("param").id);
+      await redeliver(c.env, delivery);
+      return c.json(serializeDelivery({ ...delivery, status: "pending", nextAttemptAt: Date.now() }), 202);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/v1/subscriptions/{id}/recover",
+      tags,
+      security,
+      summary: "Redeliver every failed or skipped delivery since a time",
+      request: {
+        params: SubscriptionId,
+        body: { content: { "application/json": { schema: Recover } }, required: true },
+      },
+      responses: {
+        202: json(z.object({ deliveries: z.number().int() }), "How many were queued again (at most 1000 a call)"),
+        409: json(z.any(), "The subscription is off"),
+        ...errorResponses,
+      },
+    }),
+    async (c) => {
+      const sub = await findSubscription(c.env, requireAccount(c).id, c.req.valid("param").id);
+      const { since, until } = c.req.valid("json");
+      const from = Date.parse(since);
+      const to = until ? Date.parse(until) : Date.now() + 1;
+      if (to <= from) throw new ProblemError("validation", "until must be after since", [{ path: "until", message: "must be after since" }]);
+      return c.json({ deliveries: await recover(c.env, sub, from, to) }, 202);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/v1/subscriptions/{id}/test",
+      tags,
+      security,
+      summary: "Send a test event now and see what the endpoint answered",
+      request: { params: SubscriptionId },
+      responses: { 200: json(TestResult, "The outcome"), ...errorResponses },
+    }),
+    async (c) => {
+      const sub = await findSubscription(c.env, requireAccount(c).id, c.req.valid("param").id);
+      return c.json(await sendTestEvent(c.env, c.get("config"), sub), 200);
+    },
+  );

@@ -1,0 +1,120 @@
+/** /v1/events: emit (operator) and read the event log (operator, or the owning account). */
+import { createRoute, z } from "@hono/zod-openapi";
+import { and, asc, eq, gte } from "drizzle-orm";
+import { notFound } from "../core/problem";
+import { database } from "../db/client";
+import { afterCursor, newestFirst, toPage } from "../db/pagination";
+import { deliveries, events } from "../db/schema";
+import { emitEvents } from "../services/emit";
+import { EmitBody, EmitResult } from "../services/emit-schema";
+import { type AppContext, createRouter, requireOperator } from "./context";
+import { Delivery, Event, serializeDelivery, serializeEvent } from "./log-schemas";
+import { errorResponses, json, jsonBody, PageQuery, security } from "./schemas";
+
+const tags = ["Events"];
+
+const ListQuery = PageQuery.extend({
+  type: z.string().max(128).optional(),
+  subject: z.string().max(256).optional(),
+  since: z.iso.datetime({ offset: true }).optional().openapi({ description: "Only events created at or after" }),
+  account_id: z.string().max(128).optional().openapi({ description: "Operator only: one account's events" }),
+});
+
+/** The operator sees every account's events; an account only its own. */
+function accountScope(c: AppContext, requested?: string): string | undefined {
+  const principal = c.get("principal");
+  return principal.kind === "account" ? principal.account.id : requested;
+}
+
+export const eventRoutes = createRouter()
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/v1/events",
+      tags,
+      security,
+      summary: "Emit one event or up to 100 (operator); validated whole",
+      request: {
+        headers: z.object({ "idempotency-key": z.string().min(1).max(256).optional() }),
+        ...jsonBody(EmitBody),
+      },
+      responses: {
+        202: json(EmitResult, "Stored, one entry per event in order; deliveries queued"),
+        409: json(z.any(), "The idempotency key was used with another body"),
+        ...errorResponses,
+      },
+    }),
+    async (c) => {
+      requireOperator(c);
+      const body = c.req.valid("json");
+      const batch = "events" in body;
+      const { body: answer, replayed } = await emitEvents(c.env, c.get("config"), batch ? body.events : [body], {
+        batch,
+        idempotencyKey: c.req.valid("header")["idempotency-key"],
+      });
+      if (replayed) c.header("Idempotent-Replayed", "true");
+      return c.json(answer, 202);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/events",
+      tags,
+      security,
+      summary: "List events, newest first",
+      request: { query: ListQuery },
+      responses: {
+        200: json(z.object({ data: z.array(Event), next_cursor: z.string().nullable() }), "A page"),
+        ...errorResponses,
+      },
+    }),
+    async (c) => {
+      const q = c.req.valid("query");
+      const account = accountScope(c, q.account_id);
+      const rows = await database(c.env.DB)
+        .select()
+        .from(events)
+        .where(
+          and(
+            account ? eq(events.accountId, account) : undefined,
+            q.type ? eq(events.type, q.type) : undefined,
+            q.subject ? eq(events.subject, q.subject) : undefined,
+            q.since ? gte(events.createdAt, Date.parse(q.since)) : undefined,
+            afterCursor(events.createdAt, events.id, q.cursor),
+          ),
+        )
+        .orderBy(...newestFirst(events.createdAt, events.id))
+        .limit(q.limit + 1);
+      const page = toPage(rows, q.limit);
+      return c.json({ data: page.rows.map(serializeEvent), next_cursor: page.nextCursor }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/events/{id}",
+      tags,
+      security,
+      summary: "Read an event with its deliveries",
+      request: { params: z.object({ id: z.string().max(128).openapi({ param: { name: "id", in: "path" } }) }) },
+      responses: {
+        200: json(Event.extend({ deliveries: z.array(Delivery) }), "The event"),
+        ...errorResponses,
+      },
+    }),
+    async (c) => {
+      const id = c.req.valid("param").id;
+      const account = accountScope(c);
+      const db = database(c.env.DB);
+      const [found, its] = await db.batch([
+        db
+          .select()
+          .from(events)
+          .where(and(eq(events.id, id), account ? eq(events.accountId, account) : undefined)),
+        db.select().from(deliveries).where(eq(deliveries.eventId, id)).orderBy(asc(deliveries.createdAt)),
+      ]);
+      if (!found[0]) throw notFound("Event");
+      return c.json({ ...serializeEvent(found[0]), deliveries: its.map(serializeDelivery) }, 200);
+    },
+  );

@@ -1,0 +1,149 @@
+/**
+ * One attempt: the format builds the request, fetch sends it (never following
+ * redirects, under DELIVERY_TIMEOUT_MS) and the answer is summed up as an attempt.
+ */
+import type { Config } from "../config";
+import { decryptSecret } from "../core/crypto";
+import { type FormatEvent, type FormatName, formats } from "../core/formats";
+import { newId } from "../core/ids";
+import { checkTargetUrl } from "../core/url-safety";
+
+export const RESPONSE_BODY_LIMIT = 4096;
+
+/** The columns of a subscription that sending needs. */
+export interface SendTarget {
+  id: string;
+  url: string;
+  format: string;
+  headers: Record<string, string>;
+  secretEnc: string | null;
+  previousSecretEnc: string | null;
+  previousSecretUntil: number | null;
+  derivedEnc: string | null;
+  updatedAt: number;
+}
+
+export interface AttemptRecord {
+  id: string;
+  deliveryId: string;
+  number: number;
+  startedAt: number;
+  durationMs: number;
+  outcome: "success" | "http_status" | "timeout" | "network";
+  statusCode: number | null;
+  error: string | null;
+  responseHeaders: Record<string, string> | null;
+  responseBody: string | null;
+}
+
+interface Keys {
+  current: string | null;
+  previous: string | null;
+  previousUntil: number | null;
+  derived: string | null;
+}
+
+// Decrypting is work done once per subscription version, not once per delivery.
+const keyCache = new Map<string, Promise<Keys>>();
+const KEY_CACHE_LIMIT = 5000;
+
+function keysFor(config: Config, t: SendTarget): Promise<Keys> {
+  const cacheKey = `${t.id}:${t.updatedAt}`;
+  let keys = keyCache.get(cacheKey);
+  if (!keys) {
+    if (keyCache.size >= KEY_CACHE_LIMIT) keyCache.clear();
+    const open = (v: string | null) => (v === null ? Promise.resolve(null) : decryptSecret(config.secretsKey, v));
+    keys = Promise.all([open(t.secretEnc), open(t.previousSecretEnc), open(t.derivedEnc)]).then(
+      ([current, previous, derived]) => ({ current, previous, previousUntil: t.previousSecretUntil, derived }),
+    );
+    keys.catch(() => keyCache.delete(cacheKey));
+    keyCache.set(cacheKey, keys);
+  }
+  return keys;
+}
+
+async function readPrefix(body: ReadableStream<Uint8Array> | null): Promise<string> {
+  if (!body) return "";
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    while (size < RESPONSE_BODY_LIMIT) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      size += value.length;
+    }
+  } finally {
+    reader.cancel().catch(() => {});
+  }
+  const all = new Uint8Array(Math.min(size, RESPONSE_BODY_LIMIT));
+  let offset = 0;
+  for (const c of chunks) {
+    const part = c.subarray(0, all.length - offset);
+    all.set(part, offset);
+    offset += part.length;
+    if (offset >= all.length) break;
+  }
+  return new TextDecoder().decode(all);
+}
+
+function failureReason(status: number): string {
+  if (status >= 300 && status < 400) return `the receiver answered ${status}: redirects are not followed`;
+  if (status >= 200 && status < 300) return `the receiver answered ${status} without the response this format requires`;
+  return `the receiver answered ${status}`;
+}
+
+/** Sends one attempt of a delivery and describes what happened. Never throws. */
+export async function sendAttempt(
+  config: Config,
+  target: SendTarget,
+  event: FormatEvent,
+  deliveryId: string,
+  number: number,
+  fetcher: typeof fetch = fetch,
+): Promise<AttemptRecord> {
+  const startedAt = Date.now();
+  const record = (fields: Partial<AttemptRecord> & Pick<AttemptRecord, "outcome">): AttemptRecord => ({
+    id: newId("attempt"),
+    deliveryId,
+    number,
+    startedAt,
+    durationMs: Date.now() - startedAt,
+    statusCode: null,
+    error: null,
+    responseHeaders: null,
+    responseBody: null,
+    ...fields,
+  });
+  const format = formats[target.format as FormatName];
+  const check = checkTargetUrl(target.url, { schemes: format.schemes, allowInsecure: config.allowInsecureTargets });
+  if (!check.ok) return record({ outcome: "network", error: `target refused: ${check.rule}` });
+
+  const signal = AbortSignal.timeout(config.deliveryTimeoutMs);
+  try {
+    const keys = await keysFor(config, target);
+    const secrets = [keys.current, keys.previousUntil !== null && keys.previousUntil > startedAt ? keys.previous : null]
+      .filter((s): s is string => s !== null);
+    const body = format.body(event);
+    const signed = await format.headers(body, { deliveryId, secrets, derived: keys.derived, now: startedAt });
+    const headers = new Headers(target.headers);
+    headers.set("content-type", "application/json");
+    headers.set("user-agent", "Hookline-Webhooks/1.0");
+    for (const [name, value] of Object.entries(signed)) headers.set(name, value);
+    const res = await fetcher(check.url, { method: "POST", headers, body, redirect: "manual", signal });
+    const responseBody = await readPrefix(res.body);
+    const responseHeaders = Object.fromEntries(res.headers);
+    const success = format.isSuccess({ status: res.status, contentType: res.headers.get("content-type"), body: responseBody });
+    return record({
+      outcome: success ? "success" : "http_status",
+      statusCode: res.status,
+      responseHeaders,
+      responseBody,
+      error: success ? null : failureReason(res.status),
+    });
+  } catch (err) {
+    if (signal.aborted) return record({ outcome: "timeout", error: `no answer within ${config.deliveryTimeoutMs} ms` });
+    return record({ outcome: "network", error: err instanceof Error ? err.message : String(err) });
+  }
+}

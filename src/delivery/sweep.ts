@@ -1,0 +1,43 @@
+/**
+ * The cron safety net, every minute: re-enqueue whatever is due and not in flight
+ * (a lost message, an expired lease, a delay longer than the queue allows) and
+ * purge the log past LOG_RETENTION_DAYS.
+ */
+import { sql } from "drizzle-orm";
+import { loadConfig } from "../config";
+import { database, sqlAll, sqlRun } from "../db/client";
+import { enqueueDeliveries } from "../services/enqueue";
+import { IDEMPOTENCY_TTL_MS } from "../services/emit";
+
+/** Deliveries due this recently probably still have their message on the way. */
+export const SWEEP_GRACE_MS = 5_000;
+const SWEEP_LIMIT = 5_000;
+const PURGE_LIMIT = 10_000;
+
+export async function sweep(env: Env, now = Date.now()): Promise<{ requeued: number }> {
+  const config = loadConfig(env);
+  const db = database(env.DB);
+  const cutoff = now - config.logRetentionDays * 24 * 60 * 60 * 1000;
+  const [expired, due] = await db.batch([
+    sqlAll<{ id: string }>(env.DB, sql`
+      UPDATE deliveries SET status = 'pending', lease_until = NULL, next_attempt_at = ${now}, updated_at = ${now}
+      WHERE status = 'in_flight' AND lease_until < ${now}
+      RETURNING id`),
+    sqlAll<{ id: string }>(env.DB, sql`
+      SELECT id FROM deliveries
+      WHERE status = 'pending' AND next_attempt_at <= ${now - SWEEP_GRACE_MS}
+      ORDER BY next_attempt_at LIMIT ${SWEEP_LIMIT}`),
+    sqlRun(env.DB, sql`DELETE FROM attempts WHERE rowid IN (
+      SELECT rowid FROM attempts WHERE started_at < ${cutoff} LIMIT ${PURGE_LIMIT})`),
+    sqlRun(env.DB, sql`DELETE FROM deliveries WHERE rowid IN (
+      SELECT rowid FROM deliveries WHERE created_at < ${cutoff} AND status IN ('delivered', 'failed', 'skipped')
+      LIMIT ${PURGE_LIMIT})`),
+    sqlRun(env.DB, sql`DELETE FROM events WHERE rowid IN (
+      SELECT rowid FROM events WHERE created_at < ${cutoff}
+        AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = events.id) LIMIT ${PURGE_LIMIT})`),
+    sqlRun(env.DB, sql`DELETE FROM idempotency_keys WHERE created_at <= ${now - IDEMPOTENCY_TTL_MS}`),
+  ]);
+  const ids = [...new Set([...expired.map((r) => r.id), ...due.map((r) => r.id)])];
+  await enqueueDeliveries(env, ids);
+  return { requeued: ids.length };
+}

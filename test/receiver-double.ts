@@ -1,0 +1,61 @@
+/**
+ * The outbound-fetch test double for Workers-runtime tests, bound in vitest.config.ts
+ * as miniflare's outboundService: every fetch the Worker makes lands here (in Node),
+ * not on the network. Receivers at https://receiver.test/<behaviour>/<key> answer
+ * as the behaviour says and record what they got; tests read the record back with
+ * GET https://receiver.test/__log/<key>.
+ */
+interface Received {
+  url: string;
+  method: string;
+  headers: Record<string, string>;
+  body: string;
+  at: number;
+}
+
+const log = new Map<string, Received[]>();
+
+const json = (value: unknown, status = 200, headers: Record<string, string> = {}) =>
+  new Response(JSON.stringify(value), { status, headers: { "content-type": "application/json", ...headers } });
+
+export async function receiverDouble(request: Request): Promise<Response> {
+  const url = new URL(request.url);
+  if (url.hostname !== "receiver.test") return new Response("the network is off in tests", { status: 502 });
+  const [behaviour, ...rest] = url.pathname.split("/").filter(Boolean);
+  // The last segment is the receiver's own key: tests read their requests back by it.
+  const key = rest[rest.length - 1] ?? behaviour;
+  if (behaviour === "__log") return json(log.get(key) ?? []);
+
+  const received: Received = {
+    url: request.url,
+    method: request.method,
+    headers: Object.fromEntries(request.headers),
+    body: await request.text(),
+    at: Date.now(),
+  };
+  const seen = [...(log.get(key) ?? []), received];
+  log.set(key, seen);
+
+  switch (behaviour) {
+    case "ok":
+      return json({ received: true });
+    case "status":
+      return new Response(`answered ${rest[0]}`, { status: Number(rest[0]) });
+    case "flaky": {
+      // flaky/<n>/<id>: the first n requests fail with 500.
+      const failures = Number(rest[0]);
+      return seen.length <= failures ? new Response("not yet", { status: 500 }) : json({ ok: true });
+    }
+    case "hang":
+      await new Promise((r) => setTimeout(r, 5_000));
+      return json({ late: true });
+    case "redirect":
+      return new Response(null, { status: 302, headers: { location: "https://receiver.test/ok/redirected" } });
+    case "big":
+      return new Response("x".repeat(10_000), { status: 200, headers: { "x-big": "yes" } });
+    case "smartshape":
+      return json({ success: true });
+    default:
+      return new Response("no such behaviour", { status: 404 });
+  }
+}
