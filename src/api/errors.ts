@@ -1,7 +1,13 @@
 /** One onError for the whole app: every failure becomes an RFC 9457 problem body. */
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { type ProblemBody, ProblemError, problemBody } from "../core/problem";
+import { type ProblemBody, type ProblemCode, ProblemError, problemBody, problemCodes } from "../core/problem";
+
+/** The first code for each status, for exceptions that carry only a status (thrown by middleware). */
+const statusCodes = new Map<number, ProblemCode>();
+for (const [code, { status }] of Object.entries(problemCodes) as Array<[ProblemCode, { status: number }]>) {
+  if (status < 500 && !statusCodes.has(status)) statusCodes.set(status, code);
+}
 
 export function problemResponse(body: ProblemBody, headers: Record<string, string> = {}): Response {
   return new Response(JSON.stringify(body), {
@@ -19,6 +25,10 @@ export function toProblem(err: unknown): ProblemBody {
     }
     if (err.status === 413) return problemBody("payload_too_large", err.message);
     if (err.status === 401) return problemBody("unauthorized", err.message || "unauthorized");
+    // @hono/zod-openapi answers a body without a JSON content type with its own 415.
+    if (err.status === 415) return problemBody("unsupported_media_type", "send the body as application/json");
+    const code = statusCodes.get(err.status);
+    if (code) return problemBody(code, err.message || problemCodes[code].title);
   }
   return problemBody("internal", "something went wrong on our side; the request was not applied");
 }

@@ -148,10 +148,13 @@ export async function updateSubscription(env: Env, config: Config, current: Subs
   if (patch.url !== undefined || formatChanged) errors.push(...targetErrors(url, format, config));
   if (patch.headers !== undefined) errors.push(...customHeaderErrors(patch.headers));
   if (patch.eventTypes !== undefined) errors.push(...(await eventTypeErrors(env, patch.eventTypes, current.eventTypes)));
+  // On a format change the secret carries over; a hook without one gets one if the new format generates them.
+  let carried: string | null = null;
   if (patch.secret !== undefined) errors.push(...secretErrors(format, patch.secret));
   else if (formatChanged) {
     const existing = current.secretEnc ? await decryptSecret(config.secretsKey, current.secretEnc) : null;
-    const keep = secretErrors(format, existing);
+    carried = existing ?? (format.secret.kind === "generated" ? format.secret.generate() : null);
+    const keep = secretErrors(format, carried);
     if (keep.length) {
       errors.push({ path: "secret", message: `the current secret does not fit format ${format.name}: give a new one` });
     }
@@ -171,8 +174,8 @@ export async function updateSubscription(env: Env, config: Config, current: Subs
     ...(reactivate ? { disabledReason: null, disabledAt: null, consecutiveFailures: 0 } : {}),
     ...(patch.secret !== undefined
       ? { ...(await sealSecret(config, format, patch.secret)), previousSecretEnc: null, previousSecretUntil: null }
-      : formatChanged && current.secretEnc
-        ? await sealSecret(config, format, await decryptSecret(config.secretsKey, current.secretEnc))
+      : formatChanged && carried !== null
+        ? await sealSecret(config, format, carried)
         : {}),
     updatedAt: now,
   };

@@ -1,0 +1,176 @@
+import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
+import Hookline from "../../src/index";
+import { describe, expect, it } from "vitest";
+import { healthOf } from "../../src/delivery/health";
+import { call, createAccount, createSubscription, expectProblem } from "./harness";
+import { deliveryWithAttempts, emit, received, receiverUrl, settledDeliveries, waitFor } from "./delivery-harness";
+
+// The sweep is global: its tests run one at a time, before the concurrent ones.
+describe("the cron sweep", () => {
+  it("the cron sweep delivers a pending delivery that has no queue message", async () => {
+    const { id: accountId, key } = await createAccount();
+    const target = receiverUrl("ok");
+    const sub = await createSubscription(key, { url: target.url });
+    const now = Date.now();
+    const eventId = `evt_${crypto.randomUUID()}`;
+    const deliveryId = `dlv_${crypto.randomUUID()}`;
+    // Written straight to D1, as if the queue had lost its message.
+    await env.DB.batch([
+      env.DB.prepare(
+        "INSERT INTO events (id, account_id, type, subject, data, timestamp, created_at) VALUES (?, ?, 'document.updated', NULL, '{\"lost\":true}', ?, ?)",
+      ).bind(eventId, accountId, now, now),
+      env.DB.prepare(
+        "INSERT INTO deliveries (id, event_id, subscription_id, account_id, status, attempts_count, series_base, next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, ?, 'pending', 0, 0, ?, ?, ?)",
+      ).bind(deliveryId, eventId, sub.id, accountId, now - 60_000, now, now),
+    ]);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await received(target.key)).toHaveLength(0);
+
+    await exports.default.scheduled({ cron: "* * * * *" });
+    const [delivery] = await settledDeliveries(eventId);
+    expect(delivery).toMatchObject({ id: deliveryId, status: "delivered" });
+    const [req] = await received(target.key);
+    expect(JSON.parse(req.body).data).toEqual({ lost: true });
+  });
+
+  it("the sweep takes back a delivery whose lease ran out and sends it again", async () => {
+    const { id: accountId, key } = await createAccount();
+    const target = receiverUrl("ok");
+    const sub = await createSubscription(key, { url: target.url });
+    const now = Date.now();
+    const eventId = `evt_${crypto.randomUUID()}`;
+    const deliveryId = `dlv_${crypto.randomUUID()}`;
+    await env.DB.batch([
+      env.DB.prepare(
+        "INSERT INTO events (id, account_id, type, subject, data, timestamp, created_at) VALUES (?, ?, 'document.updated', NULL, '{}', ?, ?)",
+      ).bind(eventId, accountId, now, now),
+      env.DB.prepare(
+        "INSERT INTO deliveries (id, event_id, subscription_id, account_id, status, attempts_count, series_base, lease_until, created_at, updated_at) VALUES (?, ?, ?, ?, 'in_flight', 0, 0, ?, ?, ?)",
+      ).bind(deliveryId, eventId, sub.id, accountId, now - 1, now, now),
+    ]);
+    await exports.default.scheduled({ cron: "* * * * *" });
+    const [delivery] = await settledDeliveries(eventId);
+    expect(delivery.status).toBe("delivered");
+  });
+});
+
+describe.concurrent("the consumer and the failure counter", () => {
+  it("a queue message handed over twice gives one attempt, and the consumer acks it explicitly", async () => {
+    const { id: accountId, key } = await createAccount();
+    const target = receiverUrl("ok");
+    const sub = await createSubscription(key, { url: target.url, active: false });
+    const event = await emit(accountId);
+    const [skipped] = await settledDeliveries(event.id);
+    expect(skipped.status).toBe("skipped");
+    // Make it pending again without a message, then hand the consumer the same message twice.
+    await call("PATCH", `/v1/subscriptions/${sub.id}`, { token: key, body: { active: true } });
+    await env.DB.prepare("UPDATE deliveries SET status = 'pending', next_attempt_at = ? WHERE id = ?")
+      .bind(Date.now(), skipped.id)
+      .run();
+    const message = { id: "m1", timestamp: new Date(), attempts: 1, body: { id: skipped.id } };
+    const result = await consume([message, { ...message, id: "m2" }]);
+    expect(result.outcome).toBe("ok");
+    expect(result.explicitAcks.sort()).toEqual(["m1", "m2"]);
+    expect(result.retryMessages).toEqual([]);
+    expect(await received(target.key)).toHaveLength(1);
+    const detail = await deliveryWithAttempts(skipped.id, key);
+    expect(detail.status).toBe("delivered");
+    expect(detail.attempts).toHaveLength(1);
+  });
+
+  it("a failed attempt turns into retry({ delaySeconds }) from RETRY_SCHEDULE", async () => {
+    const { id: accountId, key } = await createAccount();
+    const target = receiverUrl("status/500");
+    const sub = await createSubscription(key, { url: target.url, active: false });
+    const event = await emit(accountId);
+    const [d] = await settledDeliveries(event.id);
+    await call("PATCH", `/v1/subscriptions/${sub.id}`, { token: key, body: { active: true } });
+    await env.DB.prepare("UPDATE deliveries SET status = 'pending', next_attempt_at = ? WHERE id = ?").bind(Date.now(), d.id).run();
+    const result = await consume([{ id: "m1", timestamp: new Date(), attempts: 1, body: { id: d.id } }]);
+    const before = Date.now();
+    expect(result.retryMessages.map((m) => m.msgId)).toEqual(["m1"]);
+    expect(result.explicitAcks).toEqual([]);
+    const detail = await deliveryWithAttempts(d.id, key);
+    expect(detail.status).toBe("pending");
+    // RETRY_SCHEDULE is "1,1,1" in tests: the next try is due about a second after the first.
+    const due = Date.parse(detail.next_attempt_at) - Date.parse(detail.attempts[0].started_at);
+    expect(due).toBeGreaterThanOrEqual(1000);
+    expect(due).toBeLessThan(1000 + (Date.now() - before) + 1000);
+  });
+
+  it("twenty failures at the same moment count exactly and switch the subscription off once", async () => {
+    const { key } = await createAccount();
+    const sub = await createSubscription(key, { url: receiverUrl("status/500").url });
+    const stub = healthOf(env, sub.id);
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => stub.report(sub.id, `att_${i}`, false)),
+    );
+    expect(results.filter((r) => r.deactivated).length).toBeGreaterThan(0);
+    expect(await stub.read()).toEqual({ count: 20, deactivated: true });
+    // Reporting the same attempt again does not count it twice.
+    await stub.report(sub.id, "att_3", false);
+    expect((await stub.read()).count).toBe(20);
+    const after = await call("GET", `/v1/subscriptions/${sub.id}`, { token: key });
+    expect(after.json.active).toBe(false);
+    expect(after.json.disabled_reason).toContain("10 consecutive failed attempts");
+    expect(after.json.disabled_at).not.toBeNull();
+    expect(after.json.consecutive_failures).toBeGreaterThanOrEqual(10);
+
+    const back = await call("PATCH", `/v1/subscriptions/${sub.id}`, { token: key, body: { active: true } });
+    expect(back.json).toMatchObject({ active: true, disabled_reason: null, disabled_at: null, consecutive_failures: 0 });
+    expect(await stub.read()).toEqual({ count: 0, deactivated: false });
+  });
+
+  it("a success resets the counter; a healthy endpoint never calls the Durable Object", async () => {
+    const { id: accountId, key } = await createAccount();
+    const target = receiverUrl("flaky/2");
+    const sub = await createSubscription(key, { url: target.url });
+    const [d] = await settledDeliveries((await emit(accountId)).id);
+    expect(d.status).toBe("delivered");
+    const stub = healthOf(env, sub.id);
+    expect(await stub.read()).toEqual({ count: 0, deactivated: false });
+    const got = await call("GET", `/v1/subscriptions/${sub.id}`, { token: key });
+    expect(got.json.consecutive_failures).toBe(0);
+
+    const healthy = await createSubscription(key, { url: receiverUrl("ok").url, event_types: ["webhook.test"] });
+    await settledDeliveries((await emit(accountId, "webhook.test", {})).id);
+    const ids = await listDurableObjectNames([sub.id, healthy.id]);
+    expect(ids).toEqual([sub.id]);
+  });
+
+  it("an endpoint that always fails is switched off after exactly DEACTIVATE_AFTER attempts, pending work skipped", async () => {
+    const { id: accountId, key } = await createAccount();
+    const target = receiverUrl("status/500");
+    const sub = await createSubscription(key, { url: target.url });
+    const events = [];
+    for (let i = 0; i < 3; i++) events.push(await emit(accountId));
+    await waitFor("deactivation", async () => {
+      const res = await call("GET", `/v1/subscriptions/${sub.id}`, { token: key });
+      return res.json.active === false ? res.json : null;
+    });
+    for (const e of events) await settledDeliveries(e.id);
+    const log = await received(target.key);
+    // Three deliveries of four attempts could make 12; the tenth switches it off.
+    expect(log.length).toBeGreaterThanOrEqual(10);
+    expect(log.length).toBeLessThanOrEqual(12);
+    const later = await emit(accountId);
+    const [skipped] = await settledDeliveries(later.id);
+    expect(skipped.status).toBe("skipped");
+  });
+});
+
+/** Hands messages to the Worker's queue handler, as the queue would, and reads what it acked or retried. */
+async function consume(messages: { id: string; timestamp: Date; attempts: number; body: { id: string } }[]) {
+  const batch = createMessageBatch<{ id: string }>("hookline-deliveries", messages);
+  const ctx = createExecutionContext();
+  await new Hookline(ctx, env).queue(batch);
+  return getQueueResult(batch, ctx);
+}
+
+/** Which of these subscriptions' Durable Objects were ever created. */
+async function listDurableObjectNames(subscriptionIds: string[]) {
+  const { listDurableObjectIds } = await import("cloudflare:test");
+  const existing = new Set((await listDurableObjectIds(env.SUBSCRIPTION_HEALTH)).map((id) => id.toString()));
+  return subscriptionIds.filter((s) => existing.has(env.SUBSCRIPTION_HEALTH.idFromName(s).toString()));
+}
