@@ -5,6 +5,10 @@ import { expect } from "vitest";
 export const ADMIN = "test-admin-token";
 export const BASE = "http://hookline.test";
 
+/** Well-formed ids that name nothing: a missing resource must answer like another account's. */
+export const MISSING_ACCOUNT_ID = "acct_00000000-0000-4000-8000-000000000000";
+export const MISSING_SUBSCRIPTION_ID = "sub_00000000-0000-4000-8000-000000000000";
+
 export interface CallOptions {
   token?: string | null;
   basic?: [string, string];
@@ -57,4 +61,23 @@ export async function createSubscription(key: string, body: Record<string, unkno
   });
   expect(res.status, res.text).toBe(201);
   return res.json;
+}
+
+/** Every item of a paginated list, following next_cursor (and checking each page's size). */
+export async function listAll(path: string, token: string | undefined, limit: number) {
+  const items: any[] = [];
+  const pages: number[] = [];
+  let cursor: string | null = null;
+  for (let i = 0; i < 1000; i++) {
+    const sep = path.includes("?") ? "&" : "?";
+    const url = `${path}${sep}limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`;
+    const res = await call("GET", url, { token });
+    expect(res.status, res.text).toBe(200);
+    expect(res.json.data.length).toBeLessThanOrEqual(limit);
+    items.push(...res.json.data);
+    pages.push(res.json.data.length);
+    cursor = res.json.next_cursor;
+    if (cursor === null) return { items, pages };
+  }
+  throw new Error(`${path} never ended`);
 }
