@@ -96,7 +96,6 @@ export const accountRoutes = createRouter()
       request: jsonBody(CreateAccount),
       responses: {
         201: json(Account.extend({ api_key: NewApiKey }), "The account and its first key, shown once"),
-        409: json(z.any(), "The name is taken"),
         ...errorResponses,
       },
     }),

@@ -112,7 +112,6 @@ export const deliveryRoutes = createRouter()
       request: { params: DeliveryId },
       responses: {
         202: json(Delivery, "Queued"),
-        409: json(z.any(), "In progress, or its subscription is off"),
         ...errorResponses,
       },
     }),
@@ -135,7 +134,6 @@ export const deliveryRoutes = createRouter()
       },
       responses: {
         202: json(z.object({ deliveries: z.number().int() }), "How many were queued again (at most 1000 a call)"),
-        409: json(z.any(), "The subscription is off"),
         ...errorResponses,
       },
     }),

@@ -130,7 +130,7 @@ export const eventTypeRoutes = createRouter()
       security,
       summary: "Add an event type (operator)",
       request: jsonBody(CreateEventType),
-      responses: { 201: json(EventType, "The event type"), 409: json(z.any(), "Name taken"), ...errorResponses },
+      responses: { 201: json(EventType, "The event type"), ...errorResponses },
     }),
     async (c) => {
       requireOperator(c);

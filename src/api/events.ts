@@ -40,7 +40,6 @@ export const eventRoutes = createRouter()
       },
       responses: {
         202: json(EmitResult, "Stored, one entry per event in order; deliveries queued"),
-        409: json(z.any(), "The idempotency key was used with another body"),
         ...errorResponses,
       },
     }),

@@ -24,6 +24,7 @@ export const errorResponses = {
   401: problem("Missing or wrong credentials"),
   403: problem("Not allowed for these credentials"),
   404: problem("No such resource (or another account's)"),
+  409: problem("Conflicts with the current state"),
   413: problem("Body too large"),
   415: problem("Body is not JSON"),
   422: problem("Invalid fields"),

@@ -4,7 +4,7 @@ import { sql } from "drizzle-orm";
 import { ProblemError } from "../core/problem";
 import { database } from "../db/client";
 import { createRouter } from "./context";
-import { json } from "./schemas";
+import { json, Problem } from "./schemas";
 
 export const systemRoutes = createRouter().openapi(
   createRoute({
@@ -14,7 +14,7 @@ export const systemRoutes = createRouter().openapi(
     summary: "200 once D1 answers",
     responses: {
       200: json(z.object({ ok: z.literal(true) }), "Healthy"),
-      503: json(z.any(), "D1 does not answer"),
+      503: { content: { "application/problem+json": { schema: Problem } }, description: "D1 does not answer" },
     },
   }),
   async (c) => {

@@ -27,7 +27,7 @@ describe("the cron sweep", () => {
     await new Promise((r) => setTimeout(r, 1500));
     expect(await received(target.key)).toHaveLength(0);
 
-    await exports.default.scheduled({ cron: "* * * * *" });
+    await exports.default.scheduled();
     const [delivery] = await settledDeliveries(eventId);
     expect(delivery).toMatchObject({ id: deliveryId, status: "delivered" });
     const [req] = await received(target.key);
@@ -49,7 +49,7 @@ describe("the cron sweep", () => {
         "INSERT INTO deliveries (id, event_id, subscription_id, account_id, status, attempts_count, series_base, lease_until, created_at, updated_at) VALUES (?, ?, ?, ?, 'in_flight', 0, 0, ?, ?, ?)",
       ).bind(deliveryId, eventId, sub.id, accountId, now - 1, now, now),
     ]);
-    await exports.default.scheduled({ cron: "* * * * *" });
+    await exports.default.scheduled();
     const [delivery] = await settledDeliveries(eventId);
     expect(delivery.status).toBe("delivered");
   });
@@ -89,7 +89,7 @@ describe.concurrent("the consumer and the failure counter", () => {
     await env.DB.prepare("UPDATE deliveries SET status = 'pending', next_attempt_at = ? WHERE id = ?").bind(Date.now(), d.id).run();
     const result = await consume([{ id: "m1", timestamp: new Date(), attempts: 1, body: { id: d.id } }]);
     const before = Date.now();
-    expect(result.retryMessages.map((m) => m.msgId)).toEqual(["m1"]);
+    expect(result.retryMessages.map((m: { msgId: string }) => m.msgId)).toEqual(["m1"]);
     expect(result.explicitAcks).toEqual([]);
     const detail = await deliveryWithAttempts(d.id, key);
     expect(detail.status).toBe("pending");

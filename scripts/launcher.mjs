@@ -1,0 +1,352 @@
+/**
+ * Starts Hookline locally: the one launcher behind `npm start`, the end-to-end tests,
+ * the benchmark and the chaos test (CONTRACT.md "Running locally").
+ *
+ *   const hookline = await startHookline({ port, stateDir, vars, quiet });
+ *   ...hookline.url...
+ *   await hookline.stop();
+ *
+ * It applies the local D1 migrations, runs `wrangler dev` in its own process group,
+ * waits for GET /health, and fires the cron sweep itself (`wrangler dev` never fires
+ * cron triggers: it only offers /__scheduled under --test-scheduled).
+ *
+ * Why a supervisor: wrangler leaves workerd children behind when it dies, and a
+ * detached group outlives its parent. So `wrangler dev` runs under this same file
+ * started with `--supervise`, as the leader of a new process group. The supervisor
+ * kills the whole group when wrangler exits, when it is asked to stop, and when the
+ * process that launched it dies (its stdin pipe closes), even by SIGKILL.
+ */
+import { spawn } from "node:child_process";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { createServer } from "node:net";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+const SELF = fileURLToPath(import.meta.url);
+const WRANGLER = join(dirname(createRequire(import.meta.url).resolve("wrangler/package.json")), "bin", "wrangler.js");
+
+/** The Worker configuration named in CONTRACT.md "Configuration". */
+export const CONFIG_VARS = [
+  "ADMIN_TOKEN",
+  "SECRETS_KEY",
+  "ALLOW_INSECURE_TARGETS",
+  "RETRY_SCHEDULE",
+  "DEACTIVATE_AFTER",
+  "DELIVERY_TIMEOUT_MS",
+  "LOG_RETENTION_DAYS",
+];
+
+export const DEFAULT_PORT = 8787;
+export const DEFAULT_STATE_DIR = join(ROOT, ".wrangler", "state");
+export const DEV_VARS = join(ROOT, ".dev.vars");
+const SWEEP_PATH = "/__scheduled?cron=*+*+*+*+*";
+const TAIL_LINES = 60;
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** A TCP port that was free a moment ago on 127.0.0.1. */
+export function freePort() {
+  return new Promise((res, rej) => {
+    const server = createServer();
+    server.unref();
+    server.on("error", rej);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => res(port));
+    });
+  });
+}
+
+export function isPortFree(port) {
+  return new Promise((res) => {
+    const server = createServer();
+    server.unref();
+    server.once("error", () => res(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => res(true)));
+  });
+}
+
+export async function waitForPortFree(port, timeoutMs = 15_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await isPortFree(port))) {
+    if (Date.now() > deadline) throw new Error(`port ${port} is still in use after ${timeoutMs} ms`);
+    await sleep(100);
+  }
+}
+
+/**
+ * Live (non-zombie) processes of a process group. On Linux this reads /proc, because
+ * an orphaned zombie still answers kill(-pgid, 0); elsewhere it falls back to that.
+ */
+export function processGroupMembers(pgid) {
+  if (process.platform !== "linux") {
+    try {
+      process.kill(-pgid, 0);
+      return [pgid];
+    } catch {
+      return [];
+    }
+  }
+  const members = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+    } catch {
+      continue;
+    }
+    // Fields after "(comm)": state ppid pgrp ...; comm may itself contain spaces or parentheses.
+    const [state, , pgrp] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    if (Number(pgrp) === pgid && state !== "Z" && state !== "X") members.push(Number(entry));
+  }
+  return members;
+}
+
+function signalGroup(pgid, signal) {
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    // ESRCH: the group is already gone.
+  }
+}
+
+async function waitForGroupExit(pgid, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  while (processGroupMembers(pgid).length > 0) {
+    if (Date.now() > deadline) return false;
+    await sleep(50);
+  }
+  return true;
+}
+
+/** Creates .dev.vars from .dev.vars.example when it is missing; returns its path. */
+export function ensureDevVars() {
+  if (!existsSync(DEV_VARS)) copyFileSync(join(ROOT, ".dev.vars.example"), DEV_VARS);
+  return DEV_VARS;
+}
+
+function run(args, env) {
+  return new Promise((res, rej) => {
+    const child = spawn(process.execPath, [WRANGLER, ...args], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout.on("data", (d) => (output += d));
+    child.stderr.on("data", (d) => (output += d));
+    child.on("error", rej);
+    child.on("exit", (code, signal) =>
+      code === 0 ? res(output) : rej(new Error(`wrangler ${args.join(" ")} failed (${signal ?? code}):\n${output}`)),
+    );
+  });
+}
+
+/**
+ * Starts Hookline and resolves once GET /health answers 200.
+ *
+ * @param {object} [options]
+ * @param {number} [options.port] default PORT or 8787
+ * @param {string} [options.stateDir] local D1/Queues/DO state; default STATE_DIR or .wrangler/state
+ * @param {Record<string, string | number | boolean>} [options.vars] Worker vars, passed as --var; they win over the shell's
+ * @param {boolean} [options.devVars] read .dev.vars (created from .dev.vars.example when missing). Default: true when
+ *   no `vars` are given (npm start), false when they are (tests, bench: hermetic, .dev.vars is ignored)
+ * @param {boolean} [options.inheritEnv] pass the CONTRACT.md variables set in the shell (default true)
+ * @param {boolean} [options.quiet] keep wrangler's output to ourselves (it is still shown when startup fails)
+ * @param {number} [options.sweepIntervalMs] how often to fire the cron sweep (default 60000; 0 turns it off)
+ * @param {number} [options.readyTimeoutMs] how long to wait for /health (default 60000)
+ */
+export async function startHookline(options = {}) {
+  const {
+    port = Number(process.env.PORT || DEFAULT_PORT),
+    stateDir: stateDirOption = process.env.STATE_DIR || DEFAULT_STATE_DIR,
+    vars,
+    devVars = vars === undefined,
+    inheritEnv = true,
+    quiet = false,
+    sweepIntervalMs = 60_000,
+    readyTimeoutMs = 60_000,
+  } = options;
+  const stateDir = resolve(stateDirOption);
+  const url = `http://127.0.0.1:${port}`;
+  const log = (line) => quiet || console.log(`[launcher] ${line}`);
+
+  if (!(await isPortFree(port))) throw new Error(`port ${port} on 127.0.0.1 is already in use (is Hookline already running?)`);
+  mkdirSync(stateDir, { recursive: true });
+
+  const passed = {};
+  if (inheritEnv) for (const name of CONFIG_VARS) if (process.env[name] !== undefined) passed[name] = process.env[name];
+  for (const [name, value] of Object.entries(vars ?? {})) if (value !== undefined) passed[name] = String(value);
+
+  // CI=true: no prompts (migrations apply asks to confirm otherwise). The machines are offline:
+  // no telemetry, and no download of the Request.cf placeholder (3 s lost to each failed try).
+  const env = {
+    ...process.env,
+    CI: "true",
+    WRANGLER_SEND_METRICS: "false",
+    CLOUDFLARE_CF_FETCH_ENABLED: process.env.CLOUDFLARE_CF_FETCH_ENABLED ?? "false",
+  };
+
+  const envFileArgs = [];
+  if (devVars) {
+    ensureDevVars();
+  } else {
+    // With an --env-file wrangler skips .dev.vars; an empty one loads nothing.
+    const empty = join(stateDir, "launcher-empty.env");
+    writeFileSync(empty, "");
+    envFileArgs.push("--env-file", empty);
+  }
+
+  const started = Date.now();
+  await run(["d1", "migrations", "apply", "hookline", "--local", "--persist-to", stateDir], env);
+  log(`migrations applied in ${Date.now() - started} ms`);
+
+  const devArgs = [
+    "dev",
+    "--ip", "127.0.0.1",
+    "--port", String(port),
+    "--persist-to", stateDir,
+    "--test-scheduled",
+    "--show-interactive-dev-session=false",
+    ...envFileArgs,
+    ...Object.entries(passed).map(([name, value]) => `--var=${name}:${value}`),
+  ];
+  const child = spawn(process.execPath, [SELF, "--supervise", process.execPath, WRANGLER, ...devArgs], {
+    cwd: ROOT,
+    env,
+    detached: true, // its own process group (and session): stop() can kill every descendant at once
+    stdio: ["pipe", "pipe", "pipe"], // stdin stays open as the supervisor's lifeline to us
+  });
+  const pid = child.pid;
+  const tail = [];
+  const keep = (stream, sink) => {
+    let partial = "";
+    stream.on("data", (chunk) => {
+      if (!quiet) sink.write(chunk);
+      const lines = (partial + chunk).split("\n");
+      partial = lines.pop();
+      tail.push(...lines);
+      if (tail.length > TAIL_LINES) tail.splice(0, tail.length - TAIL_LINES);
+    });
+  };
+  keep(child.stdout, process.stdout);
+  keep(child.stderr, process.stderr);
+  child.stdin.on("error", () => {});
+  let exitInfo = null;
+  const exited = new Promise((res) => child.on("exit", (code, signal) => res((exitInfo = { code, signal }))));
+  // Last resort if the caller never stops us; the supervisor also notices our death by itself.
+  const killOnExit = () => signalGroup(pid, "SIGKILL");
+  process.on("exit", killOnExit);
+
+  let sweepTimer = null;
+  let stopping = null;
+
+  const stop = () =>
+    (stopping ??= (async () => {
+      clearInterval(sweepTimer);
+      signalGroup(pid, "SIGTERM");
+      if (!(await waitForGroupExit(pid, 8_000))) {
+        signalGroup(pid, "SIGKILL");
+        if (!(await waitForGroupExit(pid, 5_000))) throw new Error(`process group ${pid} survived SIGKILL: ${processGroupMembers(pid)}`);
+      }
+      process.off("exit", killOnExit);
+      await waitForPortFree(port);
+    })());
+
+  const output = () => tail.join("\n");
+
+  // Wait for /health; fail early if wrangler dies, with its last lines.
+  const deadline = Date.now() + readyTimeoutMs;
+  let lastError = "no answer yet";
+  for (;;) {
+    if (exitInfo) {
+      await stop();
+      throw new Error(`wrangler dev exited (${exitInfo.signal ?? exitInfo.code}) before ${url}/health answered. Last output:\n${output()}`);
+    }
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`${url}/health did not answer 200 within ${readyTimeoutMs} ms (last: ${lastError}). Last output of wrangler:\n${output()}`);
+    }
+    try {
+      const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2_000) });
+      const text = await res.text();
+      if (res.status === 200) break;
+      lastError = `${res.status} ${text.slice(0, 300)}`;
+    } catch (err) {
+      lastError = err.cause?.code ?? err.message;
+    }
+    await sleep(200);
+  }
+  const startupMs = Date.now() - started;
+  log(`ready on ${url} in ${startupMs} ms (state in ${stateDir})`);
+
+  let sweeping = false;
+  /** Fires the cron handler once, as the platform would every minute. Resolves to the HTTP status. */
+  const sweep = async () => {
+    const res = await fetch(url + SWEEP_PATH, { signal: AbortSignal.timeout(30_000) });
+    const text = await res.text();
+    if (res.status !== 200) throw new Error(`sweep answered ${res.status}: ${text.slice(0, 500)}`);
+    return res.status;
+  };
+  if (sweepIntervalMs > 0) {
+    sweepTimer = setInterval(async () => {
+      if (sweeping || exitInfo || stopping) return;
+      sweeping = true;
+      try {
+        await sweep();
+      } catch (err) {
+        if (!exitInfo && !stopping) log(`sweep failed: ${err.message}`);
+      } finally {
+        sweeping = false;
+      }
+    }, sweepIntervalMs);
+    sweepTimer.unref();
+  }
+
+  return {
+    url,
+    port,
+    pid, // the process group id: the supervisor, wrangler and every workerd
+    stateDir,
+    startupMs,
+    /** Stops the whole process group, waits until the port is free, stops the sweep. Idempotent. */
+    stop,
+    /** Sends a signal to the whole group at once (chaos: SIGKILL for a crash, SIGSTOP/SIGCONT for a hang). */
+    kill: (signal = "SIGKILL") => signalGroup(pid, signal),
+    sweep,
+    /** Resolves with { code, signal } when the supervisor exits. */
+    exited,
+    /** The last lines wrangler printed. */
+    output,
+  };
+}
+
+/**
+ * `node launcher.mjs --supervise <command...>`: runs as the group leader started by
+ * startHookline, and makes sure nothing of the group outlives wrangler or the launcher.
+ */
+function supervise(command, args) {
+  const pgid = process.pid;
+  const child = spawn(command, args, { stdio: ["ignore", "inherit", "inherit"] });
+  let shuttingDown = false;
+  const shutdown = (signalTheGroup) => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    if (signalTheGroup) signalGroup(pgid, "SIGTERM");
+    setTimeout(() => signalGroup(pgid, "SIGKILL"), 5_000).unref();
+  };
+  // A signal sent to the group has reached wrangler and workerd too: let wrangler finish,
+  // then sweep up what it leaves behind (below, on its exit).
+  for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"]) process.on(signal, () => shutdown(false));
+  // Our stdin is a pipe from the launcher: it closes when the launcher dies, however it dies.
+  process.stdin.on("end", () => shutdown(true));
+  process.stdin.on("error", () => shutdown(true));
+  process.stdin.resume();
+  child.on("exit", (code, signal) => {
+    if (!shuttingDown) console.error(`[launcher] wrangler exited (${signal ?? code})`);
+    signalGroup(pgid, "SIGKILL"); // workerd children that wrangler left behind, and ourselves
+  });
+}
+
+if (process.argv[1] === SELF && process.argv[2] === "--supervise") {
+  supervise(process.argv[3], process.argv.slice(4));
+}

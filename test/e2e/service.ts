@@ -1,0 +1,103 @@
+/// <reference types="node" />
+/**
+ * Starts the real service for an end-to-end test file: wrangler dev through the one
+ * launcher, on a free port, with a fresh state directory and test-only secrets.
+ * Hermetic: neither .dev.vars nor the shell's variables reach it, only `vars`.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { freePort, startHookline, type Hookline, type StartOptions } from "../../scripts/launcher.mjs";
+
+export const ADMIN_TOKEN = "e2e-admin-token";
+export const SECRETS_KEY = "q83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJq80=";
+
+export interface CallOptions {
+  /** Bearer token; default the operator's; null sends no Authorization. */
+  token?: string | null;
+  basic?: [string, string];
+  body?: unknown;
+  rawBody?: string;
+  headers?: Record<string, string>;
+}
+
+export interface ApiResponse {
+  status: number;
+  headers: Headers;
+  json: any;
+  text: string;
+}
+
+export interface Service {
+  url: string;
+  adminToken: string;
+  stateDir: string;
+  /** The launcher's handle: pid (process group), sweep(), kill(), output(). */
+  hookline: Hookline;
+  api(method: string, path: string, opts?: CallOptions): Promise<ApiResponse>;
+  /** Fires the cron sweep now. */
+  sweep(): Promise<number>;
+  /** Stops every process of the run, frees the port and deletes the state directory. */
+  stop(): Promise<void>;
+}
+
+export async function startService(
+  vars: Record<string, string | undefined> = {},
+  options: Pick<StartOptions, "sweepIntervalMs" | "readyTimeoutMs" | "quiet"> = {},
+): Promise<Service> {
+  const stateDir = mkdtempSync(join(tmpdir(), "hookline-e2e-"));
+  let hookline: Hookline;
+  try {
+    hookline = await startHookline({
+      port: await freePort(),
+      stateDir,
+      vars: { ADMIN_TOKEN, SECRETS_KEY, ALLOW_INSECURE_TARGETS: "true", ...vars },
+      devVars: false,
+      inheritEnv: false,
+      quiet: options.quiet ?? !process.env.E2E_VERBOSE,
+      sweepIntervalMs: options.sweepIntervalMs ?? 60_000,
+      readyTimeoutMs: options.readyTimeoutMs,
+    });
+  } catch (err) {
+    rmSync(stateDir, { recursive: true, force: true });
+    throw err;
+  }
+  const url = hookline.url;
+  const adminToken = vars.ADMIN_TOKEN ?? ADMIN_TOKEN;
+
+  async function api(method: string, path: string, opts: CallOptions = {}): Promise<ApiResponse> {
+    const headers: Record<string, string> = { ...opts.headers };
+    if (opts.basic) headers.authorization = "Basic " + Buffer.from(`${opts.basic[0]}:${opts.basic[1]}`).toString("base64");
+    else if (opts.token !== null) headers.authorization = `Bearer ${opts.token ?? adminToken}`;
+    let body = opts.rawBody;
+    if (opts.body !== undefined) {
+      body = JSON.stringify(opts.body);
+      headers["content-type"] ??= "application/json";
+    }
+    const res = await fetch(url + path, { method, headers, body, redirect: "manual" });
+    const text = await res.text();
+    let json: any = null;
+    try {
+      json = text ? JSON.parse(text) : null;
+    } catch {
+      json = null;
+    }
+    return { status: res.status, headers: res.headers, json, text };
+  }
+
+  return {
+    url,
+    adminToken,
+    stateDir,
+    hookline,
+    api,
+    sweep: () => hookline.sweep(),
+    async stop() {
+      try {
+        await hookline.stop();
+      } finally {
+        rmSync(stateDir, { recursive: true, force: true });
+      }
+    },
+  };
+}
