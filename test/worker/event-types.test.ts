@@ -295,3 +295,16 @@ describe("deprecated types and subscriptions", () => {
     );
   });
 });
+
+describe("schemas that could not validate anything", () => {
+  it("refuses an invalid regular expression or an unknown type with a 422 naming where", async () => {
+    const badPattern = await call("POST", "/v1/event-types", {
+      body: { name: "bad.pattern_type", schema: { properties: { a: { type: "string", pattern: "(" } } } },
+    });
+    expect(expectProblem(badPattern, 422).detail).toContain("pattern");
+    const badType = await call("POST", "/v1/event-types", { body: { name: "bad.type_type", schema: { type: 5 } } });
+    expect(expectProblem(badType, 422).detail).toContain("type");
+    const listed = await call("GET", "/v1/event-types/bad.pattern_type");
+    expect(listed.status).toBe(404);
+  });
+});
