@@ -2,7 +2,10 @@
 /**
  * Starts the real service for an end-to-end test file: wrangler dev through the one
  * launcher, on a free port, with a fresh state directory and test-only secrets.
- * Hermetic: neither .dev.vars nor the shell's variables reach it, only `vars`.
+ * Hermetic: neither .dev.vars nor the shell's variables reach it, only `vars`; and it
+ * registers in a dev registry of its own (inside the state directory), so it never
+ * replaces the entry of a Hookline someone runs with `npm start` on the same machine.
+ * Workers that bind to it (startWorker) are given `devRegistry`.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -32,6 +35,8 @@ export interface Service {
   url: string;
   adminToken: string;
   stateDir: string;
+  /** wrangler's local dev registry of this run (WRANGLER_REGISTRY_PATH): pass it to startWorker to bind to Hookline. */
+  devRegistry: string;
   /** The launcher's handle: pid (process group), sweep(), kill(), output(). */
   hookline: Hookline;
   api(method: string, path: string, opts?: CallOptions): Promise<ApiResponse>;
@@ -46,6 +51,7 @@ export async function startService(
   options: Pick<StartOptions, "sweepIntervalMs" | "readyTimeoutMs" | "quiet"> = {},
 ): Promise<Service> {
   const stateDir = mkdtempSync(join(tmpdir(), "hookline-e2e-"));
+  const devRegistry = join(stateDir, "dev-registry");
   let hookline: Hookline;
   try {
     hookline = await startHookline({
@@ -57,6 +63,7 @@ export async function startService(
       quiet: options.quiet ?? !process.env.E2E_VERBOSE,
       sweepIntervalMs: options.sweepIntervalMs ?? 60_000,
       readyTimeoutMs: options.readyTimeoutMs,
+      devRegistry,
     });
   } catch (err) {
     rmSync(stateDir, { recursive: true, force: true });
@@ -89,6 +96,7 @@ export async function startService(
     url,
     adminToken,
     stateDir,
+    devRegistry,
     hookline,
     api,
     sweep: () => hookline.sweep(),

@@ -122,6 +122,18 @@ describe.concurrent("the consumer and the failure counter", () => {
     expect(await stub.read()).toEqual({ count: 0, deactivated: false });
   });
 
+  it("deleting a subscription removes its Durable Object's state and skips its pending deliveries", async () => {
+    const { key } = await createAccount();
+    const sub = await createSubscription(key, { url: receiverUrl("status/500").url });
+    const stub = healthOf(env, sub.id);
+    await stub.report(sub.id, "att_a", false);
+    await stub.report(sub.id, "att_b", false);
+    expect((await stub.read()).count).toBe(2);
+    const res = await call("DELETE", `/v1/subscriptions/${sub.id}`, { token: key });
+    expect(res.status).toBe(204);
+    expect(await stub.read()).toEqual({ count: 0, deactivated: false });
+  });
+
   it("a success resets the counter; a healthy endpoint never calls the Durable Object", async () => {
     const { id: accountId, key } = await createAccount();
     const target = receiverUrl("flaky/2");
