@@ -21,6 +21,11 @@ export interface StartOptions {
   sweepIntervalMs?: number;
   /** How long to wait for GET /health. Default: 60000. */
   readyTimeoutMs?: number;
+  /**
+   * wrangler's local dev registry directory (WRANGLER_REGISTRY_PATH), where other local
+   * Workers find Hookline for their service bindings. Default: the shell's, else wrangler's own.
+   */
+  devRegistry?: string;
 }
 
 export interface Hookline {
@@ -43,6 +48,51 @@ export interface Hookline {
 }
 
 export declare function startHookline(options?: StartOptions): Promise<Hookline>;
+
+export interface StartWorkerOptions {
+  /** The Worker's wrangler.toml, relative to the current directory or absolute. */
+  config: string;
+  /** Default: a free port. */
+  port?: number;
+  /** Its local state (--persist-to). Default: a fresh temporary directory, deleted by stop(). */
+  stateDir?: string;
+  /** Worker vars passed as --var. */
+  vars?: Record<string, string | number | boolean | undefined>;
+  /** Read the .dev.vars beside its config. Default: false. */
+  devVars?: boolean;
+  /** wrangler's local dev registry directory (WRANGLER_REGISTRY_PATH): the same as Hookline's to bind to it. */
+  devRegistry?: string;
+  /** More arguments for `wrangler dev`. */
+  args?: string[];
+  /** Keep wrangler's output to ourselves (still shown when startup fails). */
+  quiet?: boolean;
+  /** Polled with GET until it answers anything. Default: "/". */
+  readyPath?: string;
+  /** A readiness probe instead of readyPath: ready once it resolves true (a string says why not yet). */
+  ready?: (url: string) => Promise<boolean | string>;
+  /** How long to wait for readiness. Default: 60000. */
+  readyTimeoutMs?: number;
+}
+
+export interface DevWorker {
+  url: string;
+  port: number;
+  /** The process group id: the supervisor, wrangler and every workerd. */
+  pid: number;
+  stateDir: string;
+  startupMs: number;
+  /** Stops the whole process group, waits until the port is free, deletes a temporary stateDir. Idempotent. */
+  stop(): Promise<void>;
+  /** Sends a signal to the whole group at once (default SIGKILL). */
+  kill(signal?: NodeJS.Signals): void;
+  /** Resolves when the supervisor exits. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** The last lines wrangler printed. */
+  output(): string;
+}
+
+/** Runs another Worker with `wrangler dev -c <config>` under the same supervision as Hookline. */
+export declare function startWorker(options: StartWorkerOptions): Promise<DevWorker>;
 export declare function freePort(): Promise<number>;
 export declare function isPortFree(port: number): Promise<boolean>;
 export declare function waitForPortFree(port: number, timeoutMs?: number): Promise<void>;

@@ -10,6 +10,11 @@
  * waits for GET /health, and fires the cron sweep itself (`wrangler dev` never fires
  * cron triggers: it only offers /__scheduled under --test-scheduled).
  *
+ * startWorker({ config, port, devRegistry }) runs another Worker (e.g. one that binds to
+ * Hookline through a service binding) under the same supervision. Two `wrangler dev`
+ * processes find each other through wrangler's local dev registry: give both the same
+ * `devRegistry` directory to keep them apart from every other local dev session.
+ *
  * Why a supervisor: wrangler leaves workerd children behind when it dies, and a
  * detached group outlives its parent. So `wrangler dev` runs under this same file
  * started with `--supervise`, as the leader of a new process group. The supervisor
@@ -17,9 +22,10 @@
  * process that launched it dies (its stdin pipe closes), even by SIGKILL.
  */
 import { spawn } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -142,75 +148,11 @@ function run(args, env) {
 }
 
 /**
- * Starts Hookline and resolves once GET /health answers 200.
- *
- * @param {object} [options]
- * @param {number} [options.port] default PORT or 8787
- * @param {string} [options.stateDir] local D1/Queues/DO state; default STATE_DIR or .wrangler/state
- * @param {Record<string, string | number | boolean>} [options.vars] Worker vars, passed as --var; they win over the shell's
- * @param {boolean} [options.devVars] read .dev.vars (created from .dev.vars.example when missing). Default: true when
- *   no `vars` are given (npm start), false when they are (tests, bench: hermetic, .dev.vars is ignored)
- * @param {boolean} [options.inheritEnv] pass the CONTRACT.md variables set in the shell (default true)
- * @param {boolean} [options.quiet] keep wrangler's output to ourselves (it is still shown when startup fails)
- * @param {number} [options.sweepIntervalMs] how often to fire the cron sweep (default 60000; 0 turns it off)
- * @param {number} [options.readyTimeoutMs] how long to wait for /health (default 60000)
+ * Runs `node wrangler.js <args>` under the supervisor, as the leader of a new process
+ * group, and keeps the last lines it prints. The handle's stop() ends the whole group.
  */
-export async function startHookline(options = {}) {
-  const {
-    port = Number(process.env.PORT || DEFAULT_PORT),
-    stateDir: stateDirOption = process.env.STATE_DIR || DEFAULT_STATE_DIR,
-    vars,
-    devVars = vars === undefined,
-    inheritEnv = true,
-    quiet = false,
-    sweepIntervalMs = 60_000,
-    readyTimeoutMs = 60_000,
-  } = options;
-  const stateDir = resolve(stateDirOption);
-  const url = `http://127.0.0.1:${port}`;
-  const log = (line) => quiet || console.log(`[launcher] ${line}`);
-
-  if (!(await isPortFree(port))) throw new Error(`port ${port} on 127.0.0.1 is already in use (is Hookline already running?)`);
-  mkdirSync(stateDir, { recursive: true });
-
-  const passed = {};
-  if (inheritEnv) for (const name of CONFIG_VARS) if (process.env[name] !== undefined) passed[name] = process.env[name];
-  for (const [name, value] of Object.entries(vars ?? {})) if (value !== undefined) passed[name] = String(value);
-
-  // CI=true: no prompts (migrations apply asks to confirm otherwise). The machines are offline:
-  // no telemetry, and no download of the Request.cf placeholder (3 s lost to each failed try).
-  const env = {
-    ...process.env,
-    CI: "true",
-    WRANGLER_SEND_METRICS: "false",
-    CLOUDFLARE_CF_FETCH_ENABLED: process.env.CLOUDFLARE_CF_FETCH_ENABLED ?? "false",
-  };
-
-  const envFileArgs = [];
-  if (devVars) {
-    ensureDevVars();
-  } else {
-    // With an --env-file wrangler skips .dev.vars; an empty one loads nothing.
-    const empty = join(stateDir, "launcher-empty.env");
-    writeFileSync(empty, "");
-    envFileArgs.push("--env-file", empty);
-  }
-
-  const started = Date.now();
-  await run(["d1", "migrations", "apply", "hookline", "--local", "--persist-to", stateDir], env);
-  log(`migrations applied in ${Date.now() - started} ms`);
-
-  const devArgs = [
-    "dev",
-    "--ip", "127.0.0.1",
-    "--port", String(port),
-    "--persist-to", stateDir,
-    "--test-scheduled",
-    "--show-interactive-dev-session=false",
-    ...envFileArgs,
-    ...Object.entries(passed).map(([name, value]) => `--var=${name}:${value}`),
-  ];
-  const child = spawn(process.execPath, [SELF, "--supervise", process.execPath, WRANGLER, ...devArgs], {
+function superviseWrangler({ args, env, quiet, onStop = () => {} }) {
+  const child = spawn(process.execPath, [SELF, "--supervise", process.execPath, WRANGLER, ...args], {
     cwd: ROOT,
     env,
     detached: true, // its own process group (and session): stop() can kill every descendant at once
@@ -237,12 +179,10 @@ export async function startHookline(options = {}) {
   const killOnExit = () => signalGroup(pid, "SIGKILL");
   process.on("exit", killOnExit);
 
-  let sweepTimer = null;
   let stopping = null;
-
-  const stop = () =>
+  const stop = (port) =>
     (stopping ??= (async () => {
-      clearInterval(sweepTimer);
+      onStop();
       signalGroup(pid, "SIGTERM");
       if (!(await waitForGroupExit(pid, 8_000))) {
         signalGroup(pid, "SIGKILL");
@@ -252,30 +192,144 @@ export async function startHookline(options = {}) {
       await waitForPortFree(port);
     })());
 
-  const output = () => tail.join("\n");
+  return {
+    pid,
+    exited,
+    exitInfo: () => exitInfo,
+    stopping: () => stopping !== null,
+    stop,
+    kill: (signal = "SIGKILL") => signalGroup(pid, signal),
+    output: () => tail.join("\n"),
+  };
+}
 
-  // Wait for /health; fail early if wrangler dies, with its last lines.
-  const deadline = Date.now() + readyTimeoutMs;
+/**
+ * Polls `probe` until it resolves true; stops the group and throws, with wrangler's last
+ * lines, if wrangler dies first or the time runs out.
+ */
+async function waitUntilReady(handle, { port, what, expected = "answer", timeoutMs, probe }) {
+  const deadline = Date.now() + timeoutMs;
   let lastError = "no answer yet";
   for (;;) {
+    const exitInfo = handle.exitInfo();
     if (exitInfo) {
-      await stop();
-      throw new Error(`wrangler dev exited (${exitInfo.signal ?? exitInfo.code}) before ${url}/health answered. Last output:\n${output()}`);
+      await handle.stop(port);
+      throw new Error(`wrangler dev exited (${exitInfo.signal ?? exitInfo.code}) before ${what} answered. Last output:\n${handle.output()}`);
     }
     if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`${url}/health did not answer 200 within ${readyTimeoutMs} ms (last: ${lastError}). Last output of wrangler:\n${output()}`);
+      await handle.stop(port);
+      throw new Error(`${what} did not ${expected} within ${timeoutMs} ms (last: ${lastError}). Last output of wrangler:\n${handle.output()}`);
     }
     try {
-      const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2_000) });
-      const text = await res.text();
-      if (res.status === 200) break;
-      lastError = `${res.status} ${text.slice(0, 300)}`;
+      const outcome = await probe();
+      if (outcome === true) return;
+      lastError = String(outcome);
     } catch (err) {
       lastError = err.cause?.code ?? err.message;
     }
     await sleep(200);
   }
+}
+
+/** The environment of every wrangler the launcher runs. */
+function wranglerEnv(devRegistry) {
+  // CI=true: no prompts (migrations apply asks to confirm otherwise). The machines are offline:
+  // no telemetry, and no download of the Request.cf placeholder (3 s lost to each failed try).
+  const env = {
+    ...process.env,
+    CI: "true",
+    WRANGLER_SEND_METRICS: "false",
+    CLOUDFLARE_CF_FETCH_ENABLED: process.env.CLOUDFLARE_CF_FETCH_ENABLED ?? "false",
+  };
+  if (devRegistry !== undefined) {
+    mkdirSync(resolve(devRegistry), { recursive: true });
+    env.WRANGLER_REGISTRY_PATH = resolve(devRegistry);
+  }
+  return env;
+}
+
+/**
+ * Starts Hookline and resolves once GET /health answers 200.
+ *
+ * @param {object} [options]
+ * @param {number} [options.port] default PORT or 8787
+ * @param {string} [options.stateDir] local D1/Queues/DO state; default STATE_DIR or .wrangler/state
+ * @param {Record<string, string | number | boolean>} [options.vars] Worker vars, passed as --var; they win over the shell's
+ * @param {boolean} [options.devVars] read .dev.vars (created from .dev.vars.example when missing). Default: true when
+ *   no `vars` are given (npm start), false when they are (tests, bench: hermetic, .dev.vars is ignored)
+ * @param {boolean} [options.inheritEnv] pass the CONTRACT.md variables set in the shell (default true)
+ * @param {boolean} [options.quiet] keep wrangler's output to ourselves (it is still shown when startup fails)
+ * @param {number} [options.sweepIntervalMs] how often to fire the cron sweep (default 60000; 0 turns it off)
+ * @param {number} [options.readyTimeoutMs] how long to wait for /health (default 60000)
+ * @param {string} [options.devRegistry] wrangler's local dev registry directory (WRANGLER_REGISTRY_PATH), where
+ *   other local Workers find Hookline for their service bindings; default: the shell's, else wrangler's own
+ */
+export async function startHookline(options = {}) {
+  const {
+    port = Number(process.env.PORT || DEFAULT_PORT),
+    stateDir: stateDirOption = process.env.STATE_DIR || DEFAULT_STATE_DIR,
+    vars,
+    devVars = vars === undefined,
+    inheritEnv = true,
+    quiet = false,
+    sweepIntervalMs = 60_000,
+    readyTimeoutMs = 60_000,
+    devRegistry,
+  } = options;
+  const stateDir = resolve(stateDirOption);
+  const url = `http://127.0.0.1:${port}`;
+  const log = (line) => quiet || console.log(`[launcher] ${line}`);
+
+  if (!(await isPortFree(port))) throw new Error(`port ${port} on 127.0.0.1 is already in use (is Hookline already running?)`);
+  mkdirSync(stateDir, { recursive: true });
+
+  const passed = {};
+  if (inheritEnv) for (const name of CONFIG_VARS) if (process.env[name] !== undefined) passed[name] = process.env[name];
+  for (const [name, value] of Object.entries(vars ?? {})) if (value !== undefined) passed[name] = String(value);
+
+  const env = wranglerEnv(devRegistry);
+
+  const envFileArgs = [];
+  if (devVars) {
+    ensureDevVars();
+  } else {
+    // With an --env-file wrangler skips .dev.vars; an empty one loads nothing.
+    const empty = join(stateDir, "launcher-empty.env");
+    writeFileSync(empty, "");
+    envFileArgs.push("--env-file", empty);
+  }
+
+  const started = Date.now();
+  await run(["d1", "migrations", "apply", "hookline", "--local", "--persist-to", stateDir], env);
+  log(`migrations applied in ${Date.now() - started} ms`);
+
+  const devArgs = [
+    "dev",
+    "--ip", "127.0.0.1",
+    "--port", String(port),
+    "--persist-to", stateDir,
+    "--test-scheduled",
+    "--show-interactive-dev-session=false",
+    ...envFileArgs,
+    ...Object.entries(passed).map(([name, value]) => `--var=${name}:${value}`),
+  ];
+  let sweepTimer = null;
+  const wrangler = superviseWrangler({ args: devArgs, env, quiet, onStop: () => clearInterval(sweepTimer) });
+  const { pid, exited, output } = wrangler;
+  const stop = () => wrangler.stop(port);
+
+  // Wait for /health; fail early if wrangler dies, with its last lines.
+  await waitUntilReady(wrangler, {
+    port,
+    what: `${url}/health`,
+    expected: "answer 200",
+    timeoutMs: readyTimeoutMs,
+    probe: async () => {
+      const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2_000) });
+      const text = await res.text();
+      return res.status === 200 || `${res.status} ${text.slice(0, 300)}`;
+    },
+  });
   const startupMs = Date.now() - started;
   log(`ready on ${url} in ${startupMs} ms (state in ${stateDir})`);
 
@@ -289,12 +343,12 @@ export async function startHookline(options = {}) {
   };
   if (sweepIntervalMs > 0) {
     sweepTimer = setInterval(async () => {
-      if (sweeping || exitInfo || stopping) return;
+      if (sweeping || wrangler.exitInfo() || wrangler.stopping()) return;
       sweeping = true;
       try {
         await sweep();
       } catch (err) {
-        if (!exitInfo && !stopping) log(`sweep failed: ${err.message}`);
+        if (!wrangler.exitInfo() && !wrangler.stopping()) log(`sweep failed: ${err.message}`);
       } finally {
         sweeping = false;
       }
@@ -311,7 +365,7 @@ export async function startHookline(options = {}) {
     /** Stops the whole process group, waits until the port is free, stops the sweep. Idempotent. */
     stop,
     /** Sends a signal to the whole group at once (chaos: SIGKILL for a crash, SIGSTOP/SIGCONT for a hang). */
-    kill: (signal = "SIGKILL") => signalGroup(pid, signal),
+    kill: wrangler.kill,
     sweep,
     /** Resolves with { code, signal } when the supervisor exits. */
     exited,
@@ -321,8 +375,117 @@ export async function startHookline(options = {}) {
 }
 
 /**
+ * Starts another Worker with `wrangler dev -c <config>` under the same supervision as
+ * Hookline (own process group, stopped as a whole, nothing left behind), and resolves
+ * once it answers. For a Worker with a service binding to Hookline, pass the same
+ * `devRegistry` as to startHookline, and start Hookline first.
+ *
+ * @param {object} options
+ * @param {string} options.config its wrangler.toml (relative to the current directory or absolute)
+ * @param {number} [options.port] default: a free port
+ * @param {string} [options.stateDir] its local state (--persist-to); default: a fresh temporary directory, deleted by stop()
+ * @param {Record<string, string | number | boolean>} [options.vars] Worker vars, passed as --var
+ * @param {boolean} [options.devVars] read the .dev.vars beside its config (default false: an empty --env-file)
+ * @param {string} [options.devRegistry] wrangler's local dev registry directory (WRANGLER_REGISTRY_PATH)
+ * @param {string[]} [options.args] more arguments for `wrangler dev`
+ * @param {boolean} [options.quiet] keep wrangler's output to ourselves (it is still shown when startup fails)
+ * @param {string} [options.readyPath] polled with GET until any HTTP answer (default "/")
+ * @param {(url: string) => Promise<boolean | string>} [options.ready] a probe instead: ready once it resolves true
+ * @param {number} [options.readyTimeoutMs] default 60000
+ */
+export async function startWorker(options) {
+  const {
+    config,
+    vars,
+    devVars = false,
+    devRegistry,
+    args = [],
+    quiet = false,
+    readyPath = "/",
+    ready,
+    readyTimeoutMs = 60_000,
+  } = options ?? {};
+  if (!config) throw new Error("startWorker: `config` (a wrangler.toml) is required");
+  const configPath = resolve(config);
+  if (!existsSync(configPath)) throw new Error(`startWorker: ${configPath} does not exist`);
+  const port = options.port ?? (await freePort());
+  const url = `http://127.0.0.1:${port}`;
+  if (!(await isPortFree(port))) throw new Error(`port ${port} on 127.0.0.1 is already in use`);
+
+  const ownsStateDir = options.stateDir === undefined;
+  const stateDir = ownsStateDir ? mkdtempSync(join(tmpdir(), "launcher-worker-")) : resolve(options.stateDir);
+  mkdirSync(stateDir, { recursive: true });
+  const cleanUp = () => ownsStateDir && rmSync(stateDir, { recursive: true, force: true });
+
+  const envFileArgs = [];
+  if (!devVars) {
+    const empty = join(stateDir, "launcher-empty.env");
+    writeFileSync(empty, "");
+    envFileArgs.push("--env-file", empty);
+  }
+  const devArgs = [
+    "dev",
+    "--config", configPath,
+    "--ip", "127.0.0.1",
+    "--port", String(port),
+    "--persist-to", stateDir,
+    "--show-interactive-dev-session=false",
+    ...envFileArgs,
+    ...Object.entries(vars ?? {})
+      .filter(([, value]) => value !== undefined)
+      .map(([name, value]) => `--var=${name}:${value}`),
+    ...args,
+  ];
+
+  const started = Date.now();
+  const wrangler = superviseWrangler({ args: devArgs, env: wranglerEnv(devRegistry), quiet });
+  let stopping = null;
+  const stop = () =>
+    (stopping ??= (async () => {
+      try {
+        await wrangler.stop(port);
+      } finally {
+        cleanUp();
+      }
+    })());
+  const probe =
+    ready ??
+    (async () => {
+      const res = await fetch(url + readyPath, { signal: AbortSignal.timeout(2_000) });
+      await res.arrayBuffer();
+      return true;
+    });
+  try {
+    await waitUntilReady(wrangler, {
+      port,
+      what: `${url} (${config})`,
+      expected: ready ? "pass its readiness probe" : `answer GET ${readyPath}`,
+      timeoutMs: readyTimeoutMs,
+      probe: () => probe(url),
+    });
+  } catch (err) {
+    cleanUp();
+    throw err;
+  }
+  const startupMs = Date.now() - started;
+  if (!quiet) console.log(`[launcher] ${config} ready on ${url} in ${startupMs} ms`);
+
+  return {
+    url,
+    port,
+    pid: wrangler.pid,
+    stateDir,
+    startupMs,
+    stop,
+    kill: wrangler.kill,
+    exited: wrangler.exited,
+    output: wrangler.output,
+  };
+}
+
+/**
  * `node launcher.mjs --supervise <command...>`: runs as the group leader started by
- * startHookline, and makes sure nothing of the group outlives wrangler or the launcher.
+ * startHookline or startWorker, and makes sure nothing of the group outlives wrangler or the launcher.
  */
 function supervise(command, args) {
   const pgid = process.pid;

@@ -4,11 +4,13 @@ import { accountRoutes } from "./api/accounts";
 import { requireAuth } from "./api/auth";
 import type { AppEnv } from "./api/context";
 import { onError, problemResponse } from "./api/errors";
+import { claraRoutes } from "./api/clara";
 import { deliveryRoutes } from "./api/deliveries";
 import { eventTypeRoutes } from "./api/event-types";
 import { eventRoutes } from "./api/events";
 import { jsonOnly, limitBody, withConfig } from "./api/middleware";
 import { subscriptionRoutes } from "./api/subscriptions";
+import { smartshapeRoutes } from "./api/smartshape";
 import { systemRoutes } from "./api/system";
 import { problemBody } from "./core/problem";
 
@@ -26,6 +28,13 @@ export function createApp() {
   app.route("/", subscriptionRoutes);
   app.route("/", eventRoutes);
   app.route("/", deliveryRoutes);
+
+  // The seed systems' faces: same auth, same body cap, their own body formats.
+  app.use("/api/*", limitBody, requireAuth);
+  app.use("/webhook", limitBody, requireAuth);
+  app.use("/webhook/*", limitBody, requireAuth);
+  app.route("/", claraRoutes);
+  app.route("/", smartshapeRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",

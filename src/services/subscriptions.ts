@@ -2,7 +2,7 @@
  * Subscriptions as every face (/v1, Clara, SmartShape) creates and changes them:
  * target rules, catalog checks, secrets encrypted at rest, the plan cap.
  */
-import { and, eq, inArray, sql } from "drizzle-orm";
+import { and, asc, eq, inArray, sql } from "drizzle-orm";
 import { type Config, plans } from "../config";
 import { decryptSecret, encryptSecret } from "../core/crypto";
 import { type Format, type FormatName, formats } from "../core/formats";
@@ -219,4 +219,13 @@ export async function rotateSecret(env: Env, config: Config, row: SubscriptionRo
   };
   await database(env.DB).update(subscriptions).set(changes).where(eq(subscriptions.id, row.id));
   return { secret, previousSecretExpiresAt: changes.previousSecretUntil };
+}
+
+/** Every subscription of an account in one format, oldest first (the seed faces list them whole). */
+export async function listSubscriptions(env: Env, accountId: string, format: FormatName) {
+  return database(env.DB)
+    .select()
+    .from(subscriptions)
+    .where(and(eq(subscriptions.accountId, accountId), eq(subscriptions.format, format)))
+    .orderBy(asc(subscriptions.createdAt), asc(subscriptions.id));
 }
