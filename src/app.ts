@@ -11,7 +11,7 @@ import { eventRoutes } from "./api/events";
 import { jsonOnly, limitBody, withConfig } from "./api/middleware";
 import { subscriptionRoutes } from "./api/subscriptions";
 import { smartshapeRoutes } from "./api/smartshape";
-import { systemRoutes } from "./api/system";
+import { metricsRoutes, systemRoutes } from "./api/system";
 import { problemBody } from "./core/problem";
 
 export function createApp() {
@@ -21,6 +21,8 @@ export function createApp() {
 
   app.use("*", withConfig);
   app.route("/", systemRoutes);
+  app.use("/__metrics", requireAuth);
+  app.route("/", metricsRoutes);
 
   app.use("/v1/*", limitBody, requireAuth, jsonOnly);
   app.route("/", accountRoutes);

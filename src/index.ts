@@ -1,5 +1,7 @@
 /** The Worker's handlers and exported classes, nothing else. */
+import { z } from "@hono/zod-openapi";
 import { WorkerEntrypoint } from "cloudflare:workers";
+import { validationProblem } from "./api/context";
 import { app } from "./app";
 import { loadConfig } from "./config";
 import { handleDeliveryBatch } from "./delivery/consumer";
@@ -7,8 +9,7 @@ import { sweep } from "./delivery/sweep";
 import { emitEvents } from "./services/emit";
 import { EmitEvent, type EmitEventInput, type EmitResultBody, MAX_BATCH } from "./services/emit-schema";
 import type { DeliveryMessage } from "./services/enqueue";
-import { validationProblem } from "./api/context";
-import { z } from "@hono/zod-openapi";
+import { count, instrument } from "./metrics";
 
 export { SubscriptionHealth } from "./delivery/health";
 
@@ -21,15 +22,18 @@ const EmitBatch = z.array(EmitEvent).min(1).max(MAX_BATCH);
  */
 export default class Hookline extends WorkerEntrypoint<Env> {
   fetch(request: Request): Response | Promise<Response> {
-    return app.fetch(request, this.env, this.ctx);
+    count("invocations", "fetch");
+    return app.fetch(request, instrument(this.env), this.ctx);
   }
 
   queue(batch: MessageBatch<DeliveryMessage>): Promise<void> {
-    return handleDeliveryBatch(batch, this.env);
+    count("invocations", "queue");
+    return handleDeliveryBatch(batch, instrument(this.env));
   }
 
   async scheduled(): Promise<void> {
-    await sweep(this.env);
+    count("invocations", "scheduled");
+    await sweep(instrument(this.env));
   }
 
   async emit(event: EmitEventInput): Promise<EmitResultBody> {
@@ -45,8 +49,10 @@ export default class Hookline extends WorkerEntrypoint<Env> {
   }
 
   private async run(events: EmitEventInput[], batch: boolean): Promise<EmitResultBody> {
+    count("invocations", "rpc");
+    const env = instrument(this.env);
     try {
-      return (await emitEvents(this.env, loadConfig(this.env), events, { batch })).body;
+      return (await emitEvents(env, loadConfig(env), events, { batch })).body;
     } catch (err) {
       throw rpcError(err);
     }

@@ -55,6 +55,25 @@ export async function receiverDouble(request: Request): Promise<Response> {
       return new Response("x".repeat(10_000), { status: 200, headers: { "x-big": "yes" } });
     case "smartshape":
       return json({ success: true });
+    // Answers that are not SmartShape's success (200 + application/json + {"success": true}).
+    case "smartshape-false":
+      return json({ success: false });
+    case "smartshape-text":
+      return new Response(JSON.stringify({ success: true }), { status: 200, headers: { "content-type": "text/plain" } });
+    case "smartshape-201":
+      return json({ success: true }, 201);
+    case "smartshape-string":
+      return json({ success: "true" });
+    case "smartshape-empty":
+      return new Response(null, { status: 200, headers: { "content-type": "application/json" } });
+    case "smartshape-500":
+      return json({ success: true }, 500);
+    // Success: media type parameters are ignored, and so are other members of the body.
+    case "smartshape-charset":
+      return new Response(JSON.stringify({ success: true, note: "ok" }), {
+        status: 200,
+        headers: { "content-type": "Application/JSON; charset=utf-8" },
+      });
     default:
       return new Response("no such behaviour", { status: 404 });
   }

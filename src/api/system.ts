@@ -3,7 +3,8 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { sql } from "drizzle-orm";
 import { ProblemError } from "../core/problem";
 import { database } from "../db/client";
-import { createRouter } from "./context";
+import { metricsOn, readCounters } from "../metrics";
+import { createRouter, requireOperator } from "./context";
 import { json, Problem } from "./schemas";
 
 export const systemRoutes = createRouter().openapi(
@@ -26,3 +27,10 @@ export const systemRoutes = createRouter().openapi(
     return c.json({ ok: true as const }, 200);
   },
 );
+
+/** Metrics mode only (METRICS=1), for the operator: what the code counted, optionally reset. */
+export const metricsRoutes = createRouter().get("/__metrics", (c) => {
+  requireOperator(c);
+  if (!metricsOn(c.env)) throw new ProblemError("not_found", "metrics mode is off (start with METRICS=1)");
+  return c.json(readCounters(c.req.query("reset") === "1"));
+});

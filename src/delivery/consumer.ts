@@ -7,6 +7,7 @@
 import { type Config, loadConfig } from "../config";
 import { MAX_QUEUE_DELAY_SECONDS, verdict } from "../core/retry";
 import { type ClaimedDelivery, claimDeliveries, type Recorded, recordAttempts } from "../db/deliveries";
+import { count } from "../metrics";
 import type { DeliveryMessage } from "../services/enqueue";
 import { healthOf } from "./health";
 import { sendAttempt } from "./send";
@@ -33,6 +34,8 @@ export async function pool<T, R>(items: T[], limit: number, work: (item: T) => P
 export async function attemptDeliveries(env: Env, config: Config, claimed: ClaimedDelivery[]): Promise<Recorded[]> {
   return pool(claimed, MAX_CONNECTIONS, async (d) => {
     const attempt = await sendAttempt(config, d.target, d.event, d.id, d.attemptNumber);
+    count("deliveries", "attempts");
+    if (attempt.outcome === "success") count("deliveries", "succeeded");
     return { attempt, verdict: verdict(attempt.outcome === "success", d.attemptInSeries, config.retrySchedule, Date.now()) };
   });
 }
@@ -85,8 +88,10 @@ export async function handleDeliveryBatch(batch: MessageBatch<DeliveryMessage>, 
     if (delay !== undefined && !retried.has(message.body.id)) {
       retried.add(message.body.id);
       message.retry({ delaySeconds: delay });
+      count("queue", "retries");
     } else {
       message.ack();
+      count("queue", "acks");
     }
   }
 }

@@ -8,6 +8,7 @@ import { and, eq } from "drizzle-orm";
 import { loadConfig } from "../config";
 import { database } from "../db/client";
 import { deliveries, subscriptions } from "../db/schema";
+import { instrument } from "../metrics";
 
 const RECENT_ATTEMPTS = 500;
 
@@ -43,7 +44,7 @@ export class SubscriptionHealth extends DurableObject<Env> {
       const count = success ? 0 : s.count + 1;
       const threshold = loadConfig(this.env).deactivateAfter;
       const deactivate = !success && !s.deactivated && threshold > 0 && count >= threshold;
-      const db = database(this.env.DB);
+      const db = database(instrument(this.env).DB);
       const now = Date.now();
       // D1 first: if it fails, nothing is recorded here and the caller's retry counts it again.
       if (deactivate) {
