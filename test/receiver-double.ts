@@ -68,6 +68,11 @@ export async function receiverDouble(request: Request): Promise<Response> {
       return new Response(null, { status: 200, headers: { "content-type": "application/json" } });
     case "smartshape-500":
       return json({ success: true }, 500);
+    case "smartshape-flaky": {
+      // smartshape-flaky/<n>/<id>: the first n requests get 200 {"success": false}, then success.
+      const failures = Number(rest[0]);
+      return json({ success: seen.length > failures });
+    }
     // Success: media type parameters are ignored, and so are other members of the body.
     case "smartshape-charset":
       return new Response(JSON.stringify({ success: true, note: "ok" }), {

@@ -4,6 +4,7 @@
  * seed's curl sends JSON under curl's default form type. A hook is a `smartshape` subscription.
  */
 import { z } from "@hono/zod-openapi";
+import { ProblemError } from "../core/problem";
 import { SMARTSHAPE_EVENTS } from "../core/seeds";
 import type { SubscriptionRow } from "../db/schema";
 import { createSubscription, deleteSubscription, findSubscription, listSubscriptions } from "../services/subscriptions";
@@ -24,6 +25,16 @@ const SmartShapeHook = z.object({ _id: z.string(), event: z.string(), url: z.str
 /** The seed's hook shape; the token is never echoed. */
 export const serializeSmartShapeHook = (s: SubscriptionRow) => ({ _id: s.id, event: s.eventTypes[0], url: s.url });
 
+/** The service's errors name its own fields (`secret`, `event_types.0`): name the ones this face's caller sent. */
+function inFaceTerms(err: unknown): never {
+  const rename = (path: string) => (path === "secret" ? "secretToken" : path.startsWith("event_types") ? "event" : path);
+  if (err instanceof ProblemError && err.code === "validation" && err.errors) {
+    const errors = err.errors.map((e) => ({ ...e, path: rename(e.path) }));
+    throw new ProblemError(err.code, errors.map((e) => `${e.path}: ${e.message}`).join("; "), errors, err.extra);
+  }
+  throw err;
+}
+
 async function create(c: AppContext) {
   const parsed = CreateHook.safeParse(parseJson(await bodyText(c)));
   if (!parsed.success) throw validationProblem(parsed.error);
@@ -38,7 +49,7 @@ async function create(c: AppContext) {
     metadata: {},
     active: true,
     secret: secretToken,
-  });
+  }).catch(inFaceTerms);
   return c.json(serializeSmartShapeHook(row), 200);
 }
 

@@ -43,6 +43,8 @@ export async function emitEvents(env: Env, config: Config, inputs: EmitEventInpu
   const at = (i: number, field: string) => (opts.batch ? `events[${i}].${field}` : field);
   const errors: FieldError[] = [];
   const now = Date.now();
+  // Hashes and idempotency statements only when the call carries a key.
+  const keyed = opts.idempotencyKey !== undefined || inputs.some((e) => e.idempotency_key !== undefined);
   const prepared: Prepared[] = await Promise.all(
     inputs.map(async (input, i) => {
       // Normalized once here, so every format signs exactly the bytes it sends.
@@ -53,20 +55,24 @@ export async function emitEvents(env: Env, config: Config, inputs: EmitEventInpu
         ]);
       }
       const timestamp = input.timestamp ? Date.parse(input.timestamp) : now;
-      const hash = await sha256Hex(JSON.stringify([input.account_id, input.type, input.subject ?? null, data, input.timestamp ?? null]));
+      const hash = keyed
+        ? await sha256Hex(JSON.stringify([input.account_id, input.type, input.subject ?? null, data, input.timestamp ?? null]))
+        : "";
       return { input, id: newId("event"), data, timestamp, hash };
     }),
   );
 
   const accountIds = [...new Set(inputs.map((e) => e.account_id))];
   const typeNames = [...new Set(inputs.map((e) => e.type))];
-  const headerScope = opts.idempotencyKey ? scopeKey(accountIds[0], `request:${opts.idempotencyKey}`) : null;
-  const eventScopes = prepared.map((p) => (p.input.idempotency_key ? scopeKey(p.input.account_id, `event:${p.input.idempotency_key}`) : null));
-  const scopes = [headerScope, ...eventScopes].filter((s): s is string => s !== null);
-  const requestHash = await sha256Hex(prepared.map((p) => p.hash).join(","));
+  const headerKey = opts.idempotencyKey ? [accountIds[0], `request:${opts.idempotencyKey}`] : null;
+  const eventKeys = prepared.map((p) => (p.input.idempotency_key ? [p.input.account_id, `event:${p.input.idempotency_key}`] : null));
+  const keyPairs = JSON.stringify([headerKey, ...eventKeys].filter((k) => k !== null));
+  const headerScope = headerKey && scopeKey(headerKey[0], headerKey[1]);
+  const eventScopes = eventKeys.map((k) => k && scopeKey(k[0], k[1]));
+  const requestHash = keyed ? await sha256Hex(prepared.map((p) => p.hash).join(",")) : "";
 
   const db = database(env.DB);
-  const [foundAccounts, foundTypes, candidates, remembered] = await db.batch([
+  const [foundAccounts, foundTypes, candidates, ...maybeRemembered] = await db.batch([
     db.select({ id: accounts.id, name: accounts.name, email: accounts.email }).from(accounts).where(inArray(accounts.id, accountIds)),
     db.select({ name: eventTypes.name, schema: eventTypes.schema }).from(eventTypes).where(inArray(eventTypes.name, typeNames)),
     db
@@ -79,11 +85,18 @@ export async function emitEvents(env: Env, config: Config, inputs: EmitEventInpu
       })
       .from(subscriptions)
       .where(inArray(subscriptions.accountId, accountIds)),
-    sqlAll<{ scope: string; request_hash: string; response: string }>(env.DB, sql`
-      SELECT account_id || char(0) || key AS scope, request_hash, response FROM idempotency_keys
-      WHERE created_at > ${now - IDEMPOTENCY_TTL_MS}
-        AND account_id || char(0) || key IN (SELECT value FROM json_each(${JSON.stringify(scopes)}))`),
+    ...(keyed
+      ? [
+          // Primary-key lookups, one per key.
+          sqlAll<{ scope: string; request_hash: string; response: string }>(env.DB, sql`
+            SELECT k.account_id || char(0) || k.key AS scope, k.request_hash, k.response
+            FROM json_each(${keyPairs}) AS j
+              JOIN idempotency_keys k ON k.account_id = j.value ->> 0 AND k.key = j.value ->> 1
+            WHERE k.created_at > ${now - IDEMPOTENCY_TTL_MS}`),
+        ]
+      : []),
   ]);
+  const remembered = (maybeRemembered[0] ?? []) as { scope: string; request_hash: string; response: string }[];
 
   // A replay of the whole call answers the first answer again.
   const rememberedByScope = new Map(remembered.map((r) => [r.scope, r]));
@@ -150,10 +163,22 @@ export async function emitEvents(env: Env, config: Config, inputs: EmitEventInpu
     }
   });
   const body: EmitResultBody = { data: answers };
-  if (headerScope && opts.idempotencyKey) {
-    rememberRows.push([accountIds[0], `request:${opts.idempotencyKey}`, requestHash, JSON.stringify(body)]);
+  if (headerKey) {
+    rememberRows.push([...headerKey, requestHash, JSON.stringify(body)]);
   }
 
+  const rememberStatements = keyed
+    ? [
+        // Expired keys make room; a live one makes the INSERT below fail and the whole batch roll back.
+        sqlRun(env.DB, sql`
+          DELETE FROM idempotency_keys WHERE created_at <= ${now - IDEMPOTENCY_TTL_MS}
+            AND (account_id, key) IN (SELECT value ->> 0, value ->> 1 FROM json_each(${keyPairs}))`),
+        sqlRun(env.DB, sql`
+          INSERT INTO ${idempotencyKeys} (account_id, key, request_hash, response, created_at)
+          SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, ${now}
+          FROM json_each(${JSON.stringify(rememberRows)})`),
+      ]
+    : [];
   try {
     await db.batch([
       sqlRun(env.DB, sql`
@@ -165,14 +190,7 @@ export async function emitEvents(env: Env, config: Config, inputs: EmitEventInpu
           next_attempt_at, created_at, updated_at)
         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, 0, 0, value ->> 5, ${now}, ${now}
         FROM json_each(${JSON.stringify(deliveryRows)})`),
-      // Expired keys make room; a live one makes the INSERT below fail and the whole batch roll back.
-      sqlRun(env.DB, sql`
-        DELETE FROM idempotency_keys WHERE created_at <= ${now - IDEMPOTENCY_TTL_MS}
-          AND account_id || char(0) || key IN (SELECT value FROM json_each(${JSON.stringify(scopes)}))`),
-      sqlRun(env.DB, sql`
-        INSERT INTO ${idempotencyKeys} (account_id, key, request_hash, response, created_at)
-        SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, ${now}
-        FROM json_each(${JSON.stringify(rememberRows)})`),
+      ...rememberStatements,
     ]);
   } catch (err) {
     // Another call with the same key won the race: answer as its replay.

@@ -46,8 +46,9 @@ describe("the cron sweep", () => {
         "INSERT INTO events (id, account_id, type, subject, data, timestamp, created_at) VALUES (?, ?, 'document.updated', NULL, '{}', ?, ?)",
       ).bind(eventId, accountId, now, now),
       env.DB.prepare(
-        "INSERT INTO deliveries (id, event_id, subscription_id, account_id, status, attempts_count, series_base, lease_until, created_at, updated_at) VALUES (?, ?, ?, ?, 'in_flight', 0, 0, ?, ?, ?)",
-      ).bind(deliveryId, eventId, sub.id, accountId, now - 1, now, now),
+        // As a claim leaves it: next_attempt_at untouched, the lease already past.
+        "INSERT INTO deliveries (id, event_id, subscription_id, account_id, status, attempts_count, series_base, next_attempt_at, lease_until, created_at, updated_at) VALUES (?, ?, ?, ?, 'in_flight', 0, 0, ?, ?, ?, ?)",
+      ).bind(deliveryId, eventId, sub.id, accountId, now - 41_000, now - 1, now, now),
     ]);
     await exports.default.scheduled();
     const [delivery] = await settledDeliveries(eventId);
@@ -186,3 +187,31 @@ async function listDurableObjectNames(subscriptionIds: string[]) {
   const existing = new Set((await listDurableObjectIds(env.SUBSCRIPTION_HEALTH)).map((id) => id.toString()));
   return subscriptionIds.filter((s) => existing.has(env.SUBSCRIPTION_HEALTH.idFromName(s).toString()));
 }
+
+describe("retention", () => {
+  it("the hourly purge removes finished deliveries, attempts and events past LOG_RETENTION_DAYS, and keeps the rest", async () => {
+    const { id: accountId, key } = await createAccount();
+    const sub = await createSubscription(key, { url: receiverUrl("ok").url });
+    const [fresh] = await settledDeliveries((await emit(accountId)).id);
+    const old = Date.now() - 31 * 24 * 60 * 60 * 1000;
+    const oldEvent = `evt_${crypto.randomUUID()}`;
+    const oldDelivery = `dlv_${crypto.randomUUID()}`;
+    const pendingOld = `dlv_${crypto.randomUUID()}`;
+    await env.DB.batch([
+      env.DB.prepare("INSERT INTO events (id, account_id, type, subject, data, timestamp, created_at) VALUES (?, ?, 'document.updated', NULL, '{}', ?, ?)").bind(oldEvent, accountId, old, old),
+      env.DB.prepare("INSERT INTO deliveries (id, event_id, subscription_id, account_id, status, attempts_count, series_base, next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, ?, 'delivered', 1, 0, NULL, ?, ?)").bind(oldDelivery, oldEvent, sub.id, accountId, old, old),
+      env.DB.prepare("INSERT INTO attempts (id, delivery_id, number, started_at, duration_ms, outcome) VALUES (?, ?, 1, ?, 5, 'success')").bind(`att_${crypto.randomUUID()}`, oldDelivery, old),
+      // Still to be sent: never purged, however old.
+      env.DB.prepare("INSERT INTO deliveries (id, event_id, subscription_id, account_id, status, attempts_count, series_base, next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, ?, 'pending', 0, 0, ?, ?, ?)").bind(pendingOld, oldEvent, sub.id, accountId, Date.now() + 3_600_000, old, old),
+    ]);
+    const { sweep } = await import("../../src/delivery/sweep");
+    await sweep(env, Date.now(), true);
+    expectProblem(await call("GET", `/v1/deliveries/${oldDelivery}`, { token: key }), 404);
+    const attempts = await env.DB.prepare("SELECT count(*) AS n FROM attempts WHERE delivery_id = ?").bind(oldDelivery).first<{ n: number }>();
+    expect(attempts?.n).toBe(0);
+    expect((await call("GET", `/v1/deliveries/${pendingOld}`, { token: key })).status).toBe(200);
+    // The old event stays while one of its deliveries does.
+    expect((await call("GET", `/v1/events/${oldEvent}`, { token: key })).status).toBe(200);
+    expect((await call("GET", `/v1/deliveries/${fresh.id}`, { token: key })).json.attempts).toHaveLength(1);
+  });
+});
