@@ -23,6 +23,7 @@ export default defineConfig({
           // Short enough for tests to wait on; the end-to-end tests keep the real 1 s / 10 s / 60 s.
           RETRY_SCHEDULE: "1,1,1",
           DELIVERY_TIMEOUT_MS: "1000",
+          FUZZ_RUNS: process.env.FUZZ_RUNS ?? "60",
         },
         // Outbound fetch goes to a test double, not the network (and not by patching the code).
         outboundService: receiverDouble,

@@ -18,12 +18,17 @@ import { type AppContext, createRouter, requireAccount, validationProblem } from
 import { formBoolean, formList, readJsonOrForm } from "./faces";
 import { errorResponses, json } from "./schemas";
 
-const list = z.preprocess(formList, z.array(z.string().min(1).max(64)).min(1).max(100));
+/** A form or JSON list of names, read as a set: a repeated name counts once. */
+const names = (v: unknown) => {
+  const listed = formList(v);
+  return Array.isArray(listed) ? [...new Set(listed)] : listed;
+};
+const list = z.preprocess(names, z.array(z.string().min(1).max(64)).min(1).max(100));
 const fields = {
   url: z.string().min(1).max(2048),
   jobTypes: list,
   statuses: list,
-  scenes: z.preprocess(formList, z.array(z.string().min(1).max(256)).min(1).max(100)),
+  scenes: z.preprocess(names, z.array(z.string().min(1).max(256)).min(1).max(100)),
   active: z.preprocess(formBoolean, z.boolean()),
   secret: z.string().max(256),
 };

@@ -112,7 +112,7 @@ const sigParts = (header: string) => {
 // The issue's data: none of it is written on the wire the way JSON.stringify would write it.
 const TRICKY = String.raw`{"a": 1.0, "b": 1e3, "c": "\u00e9", "d": {"b": 1, "1": 2}, "e": [[1, [2, [3]]], []], "f": 12345678901234567890, "g": -0.0, "h": 1.5e-7, "i": "\u2028"}`;
 
-describe.skip("the seed's verifyWebhookSignature on every clarife delivery", () => {
+describe("the seed's verifyWebhookSignature on every clarife delivery", () => {
   it("accepts every fresh delivery, including data that does not survive a naive round trip", async () => {
     const { receiver, checks, subscribe } = await clarifeReceiver();
     const sub = await subscribe(["document.updated"]);
@@ -251,7 +251,7 @@ describe.skip("the seed's verifyWebhookSignature on every clarife delivery", () 
 });
 
 describe("the retry table and the timeout with format clarife", () => {
-  it.skip("a receiver that always answers 500 gets exactly 4 signed attempts, then the delivery is failed", async () => {
+  it("a receiver that always answers 500 gets exactly 4 signed attempts, then the delivery is failed", async () => {
     const { receiver, checks, subscribe } = await clarifeReceiver(() => 500);
     const sub = await subscribe(["project.created"]);
     const [event] = await emitRaw(eventText("project.created", '{"id": "p1"}'));

@@ -160,6 +160,34 @@ describe.concurrent("Clara.io: creating hooks as the seed's curl examples do", (
     });
   });
 
+  it("percent-encoded brackets (statuses%5B%5D=ok, as curl --data-urlencode or a browser sends them) read the same", async () => {
+    const who = await createAccount();
+    const res = await clara("POST", "/api/webhooks", who, {
+      rawBody: "url=http%3A%2F%2Ffoo.example.com%2Fhook&statuses%5B%5D=ok&statuses%5B%5D=failed&jobTypes%5B%5D=export&active=true",
+      contentType: `${FORM}; charset=UTF-8`,
+    });
+    expect(res.status, res.text).toBe(200);
+    expect(res.json).toMatchObject({ url: "http://foo.example.com/hook", jobTypes: ["export"], scenes: ["all"], active: true });
+    expect(sorted(res.json.statuses)).toEqual(["failed", "ok"]);
+  });
+
+  it("a repeated job type, status or scene counts once (stored once, echoed once)", async () => {
+    const who = await createAccount();
+    const res = await clara("POST", "/api/webhooks", who, {
+      rawBody: "url=http://foo.example.com/hook&statuses[]=ok&statuses[]=ok&jobTypes[]=export&jobTypes[]=export&scenes[]=s1&scenes[]=s1&scenes[]=s2",
+      contentType: FORM,
+    });
+    expect(res.status, res.text).toBe(200);
+    expect(res.json).toMatchObject({ jobTypes: ["export"], statuses: ["ok"], scenes: ["s1", "s2"] });
+    const stored = (await v1(who, res.json._id)).json;
+    expect(stored.event_types).toEqual(["export.ok"]);
+    expect(stored.subjects).toEqual(["s1", "s2"]);
+    const put = await clara("PUT", `/api/webhooks/${res.json._id}`, who, { body: { scenes: ["s3", "s3"], jobTypes: ["import", "import"] } });
+    expect(put.status, put.text).toBe(200);
+    expect(put.json).toMatchObject({ jobTypes: ["import"], scenes: ["s3"] });
+    expect((await v1(who, res.json._id)).json).toMatchObject({ event_types: ["import.ok"], subjects: ["s3"] });
+  });
+
   it("defaults: scenes ['all'] and active true; scenes containing 'all' mean every scene", async () => {
     const who = await createAccount();
     const hook = await createHook(who, { url: "https://foo.example.com/d", jobTypes: ["import"], statuses: ["ok"] });
@@ -250,6 +278,16 @@ describe.concurrent("Clara.io: refused hooks", () => {
     );
     expect(badActive.errors!.map((e) => e.path)).toEqual(["active"]);
     expect((await clara("GET", "/api/webhooks", who)).json).toEqual([]);
+  });
+
+  it("a trivial secret is 422 naming secret; an empty one means no secret", async () => {
+    const who = await createAccount();
+    const base = { url: "https://foo.example.com/h", jobTypes: ["export"], statuses: ["ok"] };
+    const p = expectProblem(await clara("POST", "/api/webhooks", who, { body: { ...base, secret: "abc" } }), 422);
+    expect(p.errors).toEqual([{ path: "secret", message: expect.any(String) }]);
+    expect((await clara("GET", "/api/webhooks", who)).json).toEqual([]);
+    const hook = await createHook(who, { ...base, secret: "" });
+    expect(await v1Secret(who, hook._id)).toBeNull();
   });
 
   it("target rules still apply (a private address, a non-http scheme); broken JSON is 400; an unknown body type 415", async () => {
