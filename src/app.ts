@@ -8,6 +8,7 @@ import { claraRoutes } from "./api/clara";
 import { deliveryRoutes } from "./api/deliveries";
 import { eventTypeRoutes } from "./api/event-types";
 import { eventRoutes } from "./api/events";
+import { listenRoutes } from "./api/listen";
 import { jsonOnly, limitBody, withConfig } from "./api/middleware";
 import { subscriptionRoutes } from "./api/subscriptions";
 import { smartshapeRoutes } from "./api/smartshape";
@@ -30,6 +31,7 @@ export function createApp() {
   app.route("/", subscriptionRoutes);
   app.route("/", eventRoutes);
   app.route("/", deliveryRoutes);
+  app.route("/", listenRoutes);
 
   // The seed systems' faces: same auth, same body cap, their own body formats.
   app.use("/api/*", limitBody, requireAuth);

@@ -19,7 +19,11 @@ export interface Config {
   deactivateAfter: number;
   deliveryTimeoutMs: number;
   logRetentionDays: number;
+  listenLeaseSeconds: number;
 }
+
+/** `webhook listen` sessions an account may hold at once (their subscriptions do not count toward the plan). */
+export const MAX_LISTEN_SESSIONS = 3;
 
 const cache = new WeakMap<object, Config>();
 
@@ -52,6 +56,7 @@ export function loadConfig(env: Env): Config {
     deactivateAfter: positiveInt("DEACTIVATE_AFTER", env.DEACTIVATE_AFTER, 10),
     deliveryTimeoutMs: positiveInt("DELIVERY_TIMEOUT_MS", env.DELIVERY_TIMEOUT_MS, 10_000),
     logRetentionDays: positiveInt("LOG_RETENTION_DAYS", env.LOG_RETENTION_DAYS, 30),
+    listenLeaseSeconds: positiveInt("LISTEN_LEASE_SECONDS", env.LISTEN_LEASE_SECONDS, 60),
   };
   cache.set(env, config);
   return config;

@@ -10,6 +10,8 @@ interface Env {
   DEACTIVATE_AFTER?: string;
   DELIVERY_TIMEOUT_MS?: string;
   LOG_RETENTION_DAYS?: string;
+  LISTEN_LEASE_SECONDS?: string;
+  LISTEN_SESSION: DurableObjectNamespace<import("./delivery/listen").ListenSession>;
   /** "1" turns metrics mode on (benchmarks only). */
   METRICS?: string;
 }

@@ -12,6 +12,7 @@ import type { DeliveryMessage } from "./services/enqueue";
 import { count, instrument } from "./metrics";
 
 export { SubscriptionHealth } from "./delivery/health";
+export { ListenSession } from "./delivery/listen";
 
 const EmitBatch = z.array(EmitEvent).min(1).max(MAX_BATCH);
 

@@ -16,7 +16,7 @@ import {
 import { type AppContext, createRouter, requireAccount } from "./context";
 import { errorResponses, FormatName, idParam, iso, json, jsonBody, PageQuery, StringMap, Timestamp, security } from "./schemas";
 
-const Subscription = z
+export const Subscription = z
   .object({
     id: z.string().openapi({ example: "sub_2f1c7e8a-4b1d-4c55-9a0e-3f2b9c8d7e6f" }),
     url: z.string().openapi({ example: "https://example.com/webhooks" }),

@@ -6,6 +6,7 @@ export const idPrefixes = {
   event: "evt_",
   delivery: "dlv_",
   attempt: "att_",
+  listenSession: "lsn_",
 } as const;
 
 export type IdKind = keyof typeof idPrefixes;

@@ -63,9 +63,29 @@ export const subscriptions = sqliteTable(
     previousSecretUntil: integer("previous_secret_until"),
     /** Format-specific value derived once from the secret (smartshape: its bcrypt hash), encrypted. */
     derivedEnc: text("derived_enc"),
+    /** Set on the temporary subscriptions of a `webhook listen` session: delivered over its WebSocket. */
+    listenSessionId: text("listen_session_id"),
     ...timestamps,
   },
-  (t) => [index("subscriptions_account").on(t.accountId, t.createdAt)],
+  (t) => [
+    index("subscriptions_account").on(t.accountId, t.createdAt),
+    index("subscriptions_listen").on(t.listenSessionId).where(sql`${t.listenSessionId} IS NOT NULL`),
+  ],
+);
+
+/** A `webhook listen` session: its subscriptions live as long as its lease. */
+export const listenSessions = sqliteTable(
+  "listen_sessions",
+  {
+    id: text("id").primaryKey(),
+    accountId: text("account_id")
+      .notNull()
+      .references(() => accounts.id, { onDelete: "cascade" }),
+    createdAt: integer("created_at").notNull(),
+    /** When the sweep may delete it if its Durable Object has not (a safety net). */
+    expiresAt: integer("expires_at").notNull(),
+  },
+  (t) => [index("listen_sessions_account").on(t.accountId)],
 );
 
 export const events = sqliteTable(

@@ -33,7 +33,7 @@ export async function pool<T, R>(items: T[], limit: number, work: (item: T) => P
 
 export async function attemptDeliveries(env: Env, config: Config, claimed: ClaimedDelivery[]): Promise<Recorded[]> {
   return pool(claimed, MAX_CONNECTIONS, async (d) => {
-    const attempt = await sendAttempt(config, d.target, d.event, d.id, d.attemptNumber);
+    const attempt = await sendAttempt(env, config, d.target, d.event, d.id, d.attemptNumber);
     count("deliveries", "attempts");
     if (attempt.outcome === "success") count("deliveries", "succeeded");
     return { attempt, verdict: verdict(attempt.outcome === "success", d.attemptInSeries, config.retrySchedule, Date.now()) };

@@ -7,6 +7,8 @@ import { decryptSecret } from "../core/crypto";
 import { type FormatEvent, type FormatName, formats } from "../core/formats";
 import { newId } from "../core/ids";
 import { checkTargetUrl } from "../core/url-safety";
+import { LISTEN_SCHEME } from "../services/listen";
+import { listenSessionOf } from "./listen";
 
 export const RESPONSE_BODY_LIMIT = 4096;
 
@@ -94,14 +96,35 @@ function failureReason(status: number): string {
   return `the receiver answered ${status}`;
 }
 
+/**
+ * A listen session's subscriptions are not fetched: the session's Durable Object hands the
+ * request to the CLI over its WebSocket and returns the CLI's answer as the response.
+ */
+function listenFetcher(env: Env, sessionId: string, deliveryId: string, attempt: number, timeoutMs: number) {
+  return async (_url: string | URL, init: RequestInit & { signal: AbortSignal }): Promise<Response> => {
+    const aborted = new Promise<never>((_, reject) =>
+      init.signal.addEventListener("abort", () => reject(init.signal.reason), { once: true }),
+    );
+    const answer = await Promise.race([
+      listenSessionOf(env, sessionId).deliver(
+        { delivery_id: deliveryId, attempt, headers: Object.fromEntries(new Headers(init.headers)), body: String(init.body) },
+        timeoutMs,
+      ),
+      aborted,
+    ]);
+    const status = answer.status >= 200 && answer.status <= 599 ? answer.status : 502;
+    return new Response(answer.body, { status, headers: answer.headers });
+  };
+}
+
 /** Sends one attempt of a delivery and describes what happened. Never throws. */
 export async function sendAttempt(
+  env: Env,
   config: Config,
   target: SendTarget,
   event: FormatEvent,
   deliveryId: string,
   number: number,
-  fetcher: typeof fetch = fetch,
 ): Promise<AttemptRecord> {
   const startedAt = Date.now();
   const record = (fields: Partial<AttemptRecord> & Pick<AttemptRecord, "outcome">): AttemptRecord => ({
@@ -117,8 +140,14 @@ export async function sendAttempt(
     ...fields,
   });
   const format = formats[target.format as FormatName];
-  const check = checkTargetUrl(target.url, { schemes: format.schemes, allowInsecure: config.allowInsecureTargets });
+  const listening = target.url.startsWith(LISTEN_SCHEME);
+  const check = listening
+    ? ({ ok: true, url: target.url } as const)
+    : checkTargetUrl(target.url, { schemes: format.schemes, allowInsecure: config.allowInsecureTargets });
   if (!check.ok) return record({ outcome: "network", error: `target refused: ${check.rule}` });
+  const fetcher = listening
+    ? listenFetcher(env, target.url.slice(LISTEN_SCHEME.length), deliveryId, number, config.deliveryTimeoutMs)
+    : fetch;
 
   const signal = AbortSignal.timeout(config.deliveryTimeoutMs);
   try {

@@ -7,6 +7,7 @@ import { sql } from "drizzle-orm";
 import { loadConfig } from "../config";
 import { database, sqlAll, sqlRun } from "../db/client";
 import { enqueueDeliveries } from "../services/enqueue";
+import { closeSession } from "./listen";
 import { IDEMPOTENCY_TTL_MS } from "../services/emit";
 
 /** Deliveries due this recently probably still have their message on the way. */
@@ -54,11 +55,14 @@ function purgeStatements(env: Env, now: number, retentionDays: number) {
 export async function sweep(env: Env, now = Date.now(), purge = now % HOUR_MS < 60_000): Promise<{ requeued: number }> {
   const config = loadConfig(env);
   const db = database(env.DB);
-  const [expired, due] = await db.batch([
+  const [expired, due, lapsed] = await db.batch([
     ...requeueStatements(env, now),
+    // Listen sessions whose Durable Object did not close them (their lease is refreshed while a CLI is connected).
+    sqlAll<{ id: string }>(env.DB, sql`SELECT id FROM listen_sessions WHERE expires_at < ${now} LIMIT 100`),
     ...(purge ? purgeStatements(env, now, config.logRetentionDays) : []),
   ]);
   const ids = [...new Set([...expired.map((r) => r.id), ...due.map((r) => r.id)])];
   await enqueueDeliveries(env, ids);
+  for (const { id } of lapsed) await closeSession(env, id);
   return { requeued: ids.length };
 }

@@ -77,7 +77,7 @@ export async function sendTestEvent(env: Env, config: Config, sub: SubscriptionR
     owner: owner?.email ?? owner?.name ?? "",
   };
   const deliveryId = newId("delivery");
-  const attempt = await sendAttempt(config, sub, event, deliveryId, 1);
+  const attempt = await sendAttempt(env, config, sub, event, deliveryId, 1);
   const success = attempt.outcome === "success";
   await db.batch([
     sqlRun(env.DB, sql`INSERT INTO events (id, account_id, type, subject, data, timestamp, created_at)

@@ -2,7 +2,7 @@
  * Subscriptions as every face (/v1, Clara, SmartShape) creates and changes them:
  * target rules, catalog checks, secrets encrypted at rest, the plan cap.
  */
-import { and, asc, eq, inArray, sql } from "drizzle-orm";
+import { and, asc, eq, inArray, isNull, sql } from "drizzle-orm";
 import { type Config, plans } from "../config";
 import { decryptSecret, encryptSecret } from "../core/crypto";
 import { type Format, type FormatName, formats } from "../core/formats";
@@ -38,7 +38,7 @@ export function targetErrors(url: string, format: Format, config: Config): Field
 }
 
 /** Every name must be in the catalog; new subscriptions may not pick deprecated ones. */
-async function eventTypeErrors(env: Env, patterns: string[], previously: string[] = []): Promise<FieldError[]> {
+export async function eventTypeErrors(env: Env, patterns: string[], previously: string[] = []): Promise<FieldError[]> {
   const catalog = await database(env.DB)
     .select({ name: eventTypes.name, deprecated: eventTypes.deprecated })
     .from(eventTypes);
@@ -60,7 +60,7 @@ function secretErrors(format: Format, secret: string | null | undefined): FieldE
 }
 
 /** The columns that hold a secret: encrypted, with the format's derived value computed once. */
-async function sealSecret(config: Config, format: Format, secret: string | null) {
+export async function sealSecret(config: Config, format: Format, secret: string | null) {
   if (secret === null) return { secretEnc: null, derivedEnc: null };
   const derived = format.secret.derive ? await format.secret.derive(secret) : null;
   return {
@@ -96,6 +96,7 @@ export async function createSubscription(env: Env, config: Config, account: Acco
     ...(await sealSecret(config, format, secret)),
     previousSecretEnc: null,
     previousSecretUntil: null,
+    listenSessionId: null,
     createdAt: now,
     updatedAt: now,
   };
@@ -109,7 +110,7 @@ export async function createSubscription(env: Env, config: Config, account: Acco
       ${row.subjects === null ? null : JSON.stringify(row.subjects)}, ${row.description}, ${row.format},
       ${JSON.stringify(row.headers)}, ${JSON.stringify(row.metadata)}, ${row.active ? 1 : 0}, 0,
       ${row.secretEnc}, ${row.derivedEnc}, ${now}, ${now}
-    WHERE (SELECT count(*) FROM subscriptions WHERE account_id = ${row.accountId}) < ${cap}`);
+    WHERE (SELECT count(*) FROM subscriptions WHERE account_id = ${row.accountId} AND listen_session_id IS NULL) < ${cap}`);
   if (result.meta.changes === 0) {
     throw new ProblemError(
       "plan_limit",
@@ -226,6 +227,6 @@ export async function listSubscriptions(env: Env, accountId: string, format: For
   return database(env.DB)
     .select()
     .from(subscriptions)
-    .where(and(eq(subscriptions.accountId, accountId), eq(subscriptions.format, format)))
+    .where(and(eq(subscriptions.accountId, accountId), eq(subscriptions.format, format), isNull(subscriptions.listenSessionId)))
     .orderBy(asc(subscriptions.createdAt), asc(subscriptions.id));
 }

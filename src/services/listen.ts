@@ -1,0 +1,78 @@
+/**
+ * `webhook listen` sessions: temporary subscriptions, one per event type, whose
+ * deliveries go over the CLI's WebSocket instead of fetch. They do not count toward
+ * the plan; an account holds at most MAX_LISTEN_SESSIONS at once.
+ */
+import { sql } from "drizzle-orm";
+import { type Config, MAX_LISTEN_SESSIONS } from "../config";
+import { type FormatName, formats } from "../core/formats";
+import { newId } from "../core/ids";
+import { ProblemError } from "../core/problem";
+import { database, sqlRun } from "../db/client";
+import type { AccountRow, SubscriptionRow } from "../db/schema";
+import { listenSessionOf } from "../delivery/listen";
+import { eventTypeErrors, sealSecret } from "./subscriptions";
+
+export const LISTEN_SCHEME = "listen://";
+export const listenTarget = (sessionId: string) => `${LISTEN_SCHEME}${sessionId}`;
+
+export interface ListenInput {
+  eventTypes: string[];
+  format: FormatName;
+  subjects: string[] | null;
+}
+
+export async function openListenSession(env: Env, config: Config, account: AccountRow, input: ListenInput) {
+  const errors = await eventTypeErrors(env, input.eventTypes);
+  if (errors.length) throw new ProblemError("validation", errors.map((e) => `${e.path}: ${e.message}`).join("; "), errors);
+  const format = formats[input.format];
+  const sessionId = newId("listenSession");
+  const now = Date.now();
+  const expiresAt = now + config.listenLeaseSeconds * 2000;
+  // One secret for the session, sealed (and for smartshape, hashed) once for all its subscriptions.
+  const sealed = await sealSecret(config, format, format.secret.generate());
+  const rows: SubscriptionRow[] = input.eventTypes.map((type) => ({
+    id: newId("subscription"),
+    accountId: account.id,
+    url: listenTarget(sessionId),
+    eventTypes: [type],
+    subjects: input.subjects,
+    description: `webhook listen ${sessionId}`,
+    format: format.name,
+    headers: {},
+    metadata: {},
+    active: true,
+    disabledReason: null,
+    disabledAt: null,
+    consecutiveFailures: 0,
+    ...sealed,
+    previousSecretEnc: null,
+    previousSecretUntil: null,
+    listenSessionId: sessionId,
+    createdAt: now,
+    updatedAt: now,
+  }));
+  const values = rows.map((r) => [r.id, r.url, JSON.stringify(r.eventTypes), r.subjects === null ? null : JSON.stringify(r.subjects), r.description]);
+  const [session] = await database(env.DB).batch([
+    // The session limit is checked by the statement that inserts, so concurrent opens cannot pass it.
+    sqlRun(env.DB, sql`
+      INSERT INTO listen_sessions (id, account_id, created_at, expires_at)
+      SELECT ${sessionId}, ${account.id}, ${now}, ${expiresAt}
+      WHERE (SELECT count(*) FROM listen_sessions WHERE account_id = ${account.id}) < ${MAX_LISTEN_SESSIONS}`),
+    sqlRun(env.DB, sql`
+      INSERT INTO subscriptions (id, account_id, url, event_types, subjects, description, format, headers, metadata,
+        active, consecutive_failures, secret_enc, derived_enc, listen_session_id, created_at, updated_at)
+      SELECT value ->> 0, ${account.id}, value ->> 1, value ->> 2, value ->> 3, value ->> 4, ${format.name}, '{}', '{}',
+        1, 0, ${sealed.secretEnc}, ${sealed.derivedEnc}, ${sessionId}, ${now}, ${now}
+      FROM json_each(${JSON.stringify(values)})
+      WHERE EXISTS (SELECT 1 FROM listen_sessions WHERE id = ${sessionId})`),
+  ]);
+  if (session.meta.changes === 0) {
+    throw new ProblemError(
+      "forbidden",
+      `an account may hold ${MAX_LISTEN_SESSIONS} listen sessions at once: stop one (its subscriptions go with it) or wait for its lease to run out`,
+    );
+  }
+  await listenSessionOf(env, sessionId).open(sessionId);
+  return { id: sessionId, rows, expiresAt };
+}
