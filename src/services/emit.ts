@@ -22,6 +22,8 @@ export interface EmitOptions {
   idempotencyKey?: string;
   /** Name fields as `events[i].x` (a batch) or `x` (a single event). */
   batch: boolean;
+  /** Set on the one retry after losing an idempotency race. */
+  raced?: boolean;
 }
 
 export interface EmitOutcome {
@@ -194,7 +196,7 @@ export async function emitEvents(env: Env, config: Config, inputs: EmitEventInpu
     ]);
   } catch (err) {
     // Another call with the same key won the race: answer as its replay.
-    if (isUniqueViolation(err, "idempotency_keys")) return emitEvents(env, config, inputs, opts);
+    if (isUniqueViolation(err, "idempotency_keys") && !opts.raced) return emitEvents(env, config, inputs, { ...opts, raced: true });
     throw err;
   }
   await enqueueDeliveries(env, pendingIds);
