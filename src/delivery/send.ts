@@ -45,12 +45,13 @@ interface Keys {
   derived: string | null;
 }
 
-// Decrypting is work done once per subscription version, not once per delivery.
+// Decrypting is work done once per sealed secret, not once per delivery. The ciphertexts
+// themselves are the key: every new secret gets a fresh IV, so a rotation can never hit the cache.
 const keyCache = new Map<string, Promise<Keys>>();
 const KEY_CACHE_LIMIT = 5000;
 
 function keysFor(config: Config, t: SendTarget): Promise<Keys> {
-  const cacheKey = `${t.id}:${t.updatedAt}`;
+  const cacheKey = `${t.secretEnc}|${t.previousSecretEnc}|${t.previousSecretUntil}|${t.derivedEnc}`;
   let keys = keyCache.get(cacheKey);
   if (!keys) {
     if (keyCache.size >= KEY_CACHE_LIMIT) keyCache.clear();

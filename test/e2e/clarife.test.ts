@@ -109,7 +109,7 @@ const sigParts = (header: string) => {
   return { t: Number(m![1]), v1: m![2] };
 };
 
-// The issue's data: none of it is written on the wire the way JSON.stringify would write it.
+// None of this is written the way JSON.stringify would write it, so a byte-for-byte signature would not survive.
 const TRICKY = String.raw`{"a": 1.0, "b": 1e3, "c": "\u00e9", "d": {"b": 1, "1": 2}, "e": [[1, [2, [3]]], []], "f": 12345678901234567890, "g": -0.0, "h": 1.5e-7, "i": "\u2028"}`;
 
 describe("the seed's verifyWebhookSignature on every clarife delivery", () => {
@@ -127,7 +127,7 @@ describe("the seed's verifyWebhookSignature on every clarife delivery", () => {
     // The seed's own example payload, at the seed's example time.
     const seedData = String.raw`{"id": "d1a2b3c4-5678-90ab-cdef-1234567890ab", "title": "Updated Document", "updated_at": "2026-03-28T12:00:00Z"}`;
     const [seedExample] = await emitRaw(eventText("document.updated", seedData, `, "timestamp": "2026-03-28T12:00:00Z"`));
-    // A batch of other shapes: scalars, null, unicode escapes, surrogate pairs, deep nesting, integer-like keys.
+    // A batch of other shapes: scalars, null, escapes, surrogate pairs, nesting, integer-like keys.
     const others = [
       String.raw`"just a string with \"quotes\", a \\ backslash, a \/ slash and \ud83d\ude00"`,
       "null",
@@ -271,6 +271,9 @@ describe("the retry table and the timeout with format clarife", () => {
     // Every attempt passed the seed's check (a refused one would have answered 401, not 500).
     expect(checks.map((c) => c.verified)).toEqual([true, true, true, true]);
     expect(new Set(checks.map((c) => c.req.body)).size).toBe(1);
+    // Signed again at each attempt: the last t is later than the first.
+    const ts = checks.map((c) => sigParts(c.req.headers["x-clarife-signature"]).t);
+    expect(ts[3]).toBeGreaterThan(ts[0]);
     const sub2 = await service.api("GET", `/v1/subscriptions/${sub.id}`, { token: account.key });
     expect(sub2.json).toMatchObject({ active: true, consecutive_failures: 4 });
   }, 40_000);

@@ -203,6 +203,8 @@ describe.concurrent("clarife format on /v1/subscriptions", () => {
     for (const req of requests) await expectSigned(req, sub.secret, before, req.at);
     // RETRY_SCHEDULE is 1,1,1 here: each retry comes about a second after the previous attempt.
     for (let i = 1; i < 4; i++) expect(requests[i].at - requests[i - 1].at).toBeGreaterThanOrEqual(900);
+    // Signed again at each attempt: the last t is later than the first.
+    expect(signatureOf(requests[3]).t).toBeGreaterThan(signatureOf(requests[0]).t);
     expect((await call("GET", `/v1/subscriptions/${sub.id}`, { token: key })).json).toMatchObject({
       active: true,
       consecutive_failures: 4,
