@@ -34,12 +34,11 @@ export const SMARTSHAPE_EVENTS = [
 export const claraEventTypes = (jobTypes: readonly string[], statuses: readonly string[]) =>
   jobTypes.flatMap((j) => statuses.map((s) => `${j}.${s}`));
 
-/** The filters back from event types, in the seed's order. */
+/** The filters back from event types, in the order the hook gave them. */
 export function claraFilters(eventTypes: readonly string[]) {
   const pairs = eventTypes.map((t) => t.split("."));
-  const has = (i: number, v: string) => pairs.some((p) => p[i] === v);
   return {
-    jobTypes: CLARA_JOB_TYPES.filter((j) => has(0, j)) as string[],
-    statuses: CLARA_STATUSES.filter((s) => has(1, s)) as string[],
+    jobTypes: [...new Set(pairs.map((p) => p[0]))],
+    statuses: [...new Set(pairs.map((p) => p[1]))],
   };
 }
