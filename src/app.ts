@@ -14,6 +14,7 @@ import { subscriptionRoutes } from "./api/subscriptions";
 import { smartshapeRoutes } from "./api/smartshape";
 import { metricsRoutes, systemRoutes } from "./api/system";
 import { problemBody } from "./core/problem";
+import { dashboardRoutes } from "./dashboard";
 
 export function createApp() {
   const app = new OpenAPIHono<AppEnv>();
@@ -39,6 +40,10 @@ export function createApp() {
   app.use("/webhook/*", limitBody, requireAuth);
   app.route("/", claraRoutes);
   app.route("/", smartshapeRoutes);
+
+  // The dashboard: HTML pages and forms, its own session auth (src/dashboard).
+  app.use("/dashboard/*", limitBody);
+  app.route("/dashboard", dashboardRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",

@@ -1,0 +1,119 @@
+/**
+ * HTML forms in, service inputs out. The shape checks mirror the /v1 schemas' limits;
+ * the rules (target urls, the catalog, secrets, the plan cap) stay in src/services,
+ * whose ProblemError field paths the pages show next to their fields.
+ */
+import { z } from "@hono/zod-openapi";
+import { fieldErrors } from "../api/context";
+import { formatNames } from "../core/formats";
+import type { FormatName } from "../core/formats";
+import { PATTERN_REGEX } from "../core/matching";
+import type { FieldError } from "../core/problem";
+
+export type FormBody = Record<string, string | File | (string | File)[]>;
+
+/** What the subscription form holds, as typed: shown again when it is refused. */
+export interface SubscriptionFormValues {
+  url: string;
+  eventTypes: string[];
+  subjects: string;
+  description: string;
+  format: FormatName;
+  secret: string;
+}
+
+export const emptyForm: SubscriptionFormValues = {
+  url: "",
+  eventTypes: [],
+  subjects: "",
+  description: "",
+  format: "standard",
+  secret: "",
+};
+
+const text = (body: FormBody, name: string): string => {
+  const v = body[name];
+  const first = Array.isArray(v) ? v[0] : v;
+  return typeof first === "string" ? first : "";
+};
+
+const texts = (body: FormBody, name: string): string[] => {
+  const v = body[name] ?? body[`${name}[]`];
+  const all = Array.isArray(v) ? v : v === undefined ? [] : [v];
+  return all.filter((x): x is string => typeof x === "string");
+};
+
+export const field = text;
+
+export function readSubscriptionForm(body: FormBody): SubscriptionFormValues {
+  const format = text(body, "format");
+  return {
+    url: text(body, "url").trim(),
+    eventTypes: [...new Set(texts(body, "event_types"))],
+    subjects: text(body, "subjects"),
+    description: text(body, "description").trim(),
+    format: (formatNames as string[]).includes(format) ? (format as FormatName) : ("" as FormatName),
+    secret: text(body, "secret").trim(),
+  };
+}
+
+const SubscriptionFields = z.object({
+  url: z.string().min(1, "enter the endpoint's URL").max(2048),
+  event_types: z
+    .array(z.string().max(128).regex(PATTERN_REGEX, "must be an event type name, a prefix like document.*, or *"))
+    .min(1, "pick at least one event")
+    .max(100, "pick at most 100"),
+  subjects: z.array(z.string().min(1).max(256, "each subject is at most 256 characters")).max(100, "at most 100 subjects"),
+  description: z.string().max(1024, "at most 1024 characters"),
+  format: z.enum(formatNames, "pick a format"),
+  secret: z.string().max(256, "at most 256 characters"),
+});
+
+export const splitSubjects = (raw: string) => raw.split(/[\s,]+/).filter(Boolean);
+
+/** The service input, or the field errors of a form that cannot be one. */
+export function checkSubscriptionForm(values: SubscriptionFormValues) {
+  const subjects = splitSubjects(values.subjects);
+  const parsed = SubscriptionFields.safeParse({
+    url: values.url,
+    event_types: values.eventTypes,
+    subjects,
+    description: values.description,
+    format: values.format,
+    secret: values.secret,
+  });
+  if (!parsed.success) return { ok: false as const, errors: fieldErrors(parsed.error) };
+  return {
+    ok: true as const,
+    input: {
+      url: values.url,
+      eventTypes: values.eventTypes,
+      subjects: subjects.length ? subjects : null,
+      description: values.description,
+      format: values.format,
+      secret: values.secret || undefined,
+    },
+  };
+}
+
+/** Field errors by the form field they concern (`event_types.2` is the events picker); the rest go to the summary. */
+export function errorsByField(errors: FieldError[], fields: readonly string[]) {
+  const byField: Record<string, string[]> = {};
+  const general: FieldError[] = [];
+  for (const e of errors) {
+    const name = e.path.split(".")[0];
+    if (fields.includes(name)) (byField[name] ??= []).push(e.message);
+    else general.push(e);
+  }
+  return { byField, general };
+}
+
+/** `2026-11-23T12:00` or `2026-11-23T12:00:30` as UTC, in ms; null if it is not one. */
+export function parseUtcLocal(raw: string): number | null {
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?$/.test(raw)) return null;
+  const ms = Date.parse(`${raw}Z`);
+  return Number.isFinite(ms) ? ms : null;
+}
+
+/** The value a datetime-local input shows for a time, in UTC, to the second. */
+export const utcLocal = (ms: number) => new Date(ms).toISOString().slice(0, 19);

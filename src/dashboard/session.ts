@@ -1,0 +1,108 @@
+/**
+ * Dashboard sessions: an API key is exchanged once for a signed, short-lived token
+ * kept in an HttpOnly cookie (never the key). The token is
+ *   <account id>.<key id>.<expiry, unix seconds>.<nonce>.<base64url HMAC-SHA256 of the rest>
+ * under a key derived from SECRETS_KEY with its own label; each state-changing form
+ * carries a CSRF token, an HMAC of the session token under a second derived key.
+ * Nothing is stored server-side: the key id lets a revoked API key end its sessions.
+ */
+import { hmacSha256, timingSafeEqualStrings } from "../core/crypto";
+import { fromBase64, randomBytes, toBase64Url, utf8 } from "../core/encoding";
+
+export const SESSION_COOKIE = "hookline_session";
+export const SESSION_TTL_SECONDS = 8 * 60 * 60;
+export const COOKIE_PATH = "/dashboard";
+
+const SESSION_LABEL = "hookline/dashboard/session/v1";
+const CSRF_LABEL = "hookline/dashboard/csrf/v1";
+
+interface DerivedKeys {
+  session: Uint8Array;
+  csrf: Uint8Array;
+}
+
+const derived = new Map<string, Promise<DerivedKeys>>();
+
+/** Two keys from SECRETS_KEY, one per purpose (HMAC-SHA256 keyed with SECRETS_KEY over a label). */
+function keys(secretsKey: string): Promise<DerivedKeys> {
+  let found = derived.get(secretsKey);
+  if (!found) {
+    const root = fromBase64(secretsKey);
+    found = Promise.all([
+      hmacSha256(root, `dashboard-root:${secretsKey}`, utf8(SESSION_LABEL)),
+      hmacSha256(root, `dashboard-root:${secretsKey}`, utf8(CSRF_LABEL)),
+    ]).then(([session, csrf]) => ({ session, csrf }));
+    derived.set(secretsKey, found);
+  }
+  return found;
+}
+
+const mac = async (secretsKey: string, purpose: keyof DerivedKeys, message: string) =>
+  toBase64Url(await hmacSha256((await keys(secretsKey))[purpose], `dashboard-${purpose}:${secretsKey}`, utf8(message)));
+
+export interface SessionClaims {
+  accountId: string;
+  keyId: string;
+  /** Unix seconds. */
+  expiresAt: number;
+}
+
+const ID = /^[a-z]+_[0-9a-f-]{36}$/;
+
+export async function signSession(
+  secretsKey: string,
+  accountId: string,
+  keyId: string,
+  now = Date.now(),
+  ttlSeconds = SESSION_TTL_SECONDS,
+): Promise<string> {
+  const expiresAt = Math.floor(now / 1000) + ttlSeconds;
+  const payload = `${accountId}.${keyId}.${expiresAt}.${toBase64Url(randomBytes(12))}`;
+  return `${payload}.${await mac(secretsKey, "session", payload)}`;
+}
+
+/** The claims of a well-signed, unexpired token; null for anything else. */
+export async function verifySession(secretsKey: string, token: string | undefined, now = Date.now()): Promise<SessionClaims | null> {
+  if (!token || token.length > 512) return null;
+  const parts = token.split(".");
+  if (parts.length !== 5) return null;
+  const [accountId, keyId, exp, , signature] = parts;
+  const payload = parts.slice(0, 4).join(".");
+  if (!(await timingSafeEqualStrings(signature, await mac(secretsKey, "session", payload)))) return null;
+  const expiresAt = Number(exp);
+  if (!Number.isSafeInteger(expiresAt) || expiresAt * 1000 <= now) return null;
+  if (!ID.test(accountId) || !ID.test(keyId)) return null;
+  return { accountId, keyId, expiresAt };
+}
+
+/** The CSRF token of a session: every state-changing form posts it back as `_csrf`. */
+export const csrfToken = (secretsKey: string, sessionToken: string) => mac(secretsKey, "csrf", sessionToken);
+
+export async function verifyCsrf(secretsKey: string, sessionToken: string, given: unknown): Promise<boolean> {
+  if (typeof given !== "string" || given.length === 0 || given.length > 128) return false;
+  return timingSafeEqualStrings(given, await csrfToken(secretsKey, sessionToken));
+}
+
+/** Browsers treat these as secure contexts over plain http, so the cookie may skip Secure there only. */
+export function isLocalHost(url: string): boolean {
+  const host = new URL(url).hostname;
+  return host === "localhost" || host === "127.0.0.1" || host === "[::1]";
+}
+
+export function sessionCookie(token: string, requestUrl: string, maxAge = SESSION_TTL_SECONDS): string {
+  const secure = isLocalHost(requestUrl) ? "" : "; Secure";
+  return `${SESSION_COOKIE}=${token}; Path=${COOKIE_PATH}; Max-Age=${maxAge}; HttpOnly; SameSite=Strict${secure}`;
+}
+
+export const clearedSessionCookie = (requestUrl: string) => sessionCookie("", requestUrl, 0);
+
+/**
+ * A cross-site form post is refused before anything else: when the browser says where
+ * the request comes from (Origin, Sec-Fetch-Site), it must be this origin.
+ */
+export function sameOrigin(requestUrl: string, headers: Headers): boolean {
+  const origin = headers.get("origin");
+  if (origin !== null && origin !== new URL(requestUrl).origin) return false;
+  const site = headers.get("sec-fetch-site");
+  return site === null || site === "same-origin" || site === "none";
+}

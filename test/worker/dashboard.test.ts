@@ -1,0 +1,222 @@
+/**
+ * The dashboard's session and CSRF rules inside workerd: signed cookies, refused forms,
+ * and a page round trip. The browser tests (test/e2e/dashboard.test.ts) cover the rest.
+ */
+import { exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import {
+  csrfToken,
+  sameOrigin,
+  SESSION_COOKIE,
+  sessionCookie,
+  signSession,
+  verifyCsrf,
+  verifySession,
+} from "../../src/dashboard/session";
+import { ADMIN, BASE, call, createAccount, createSubscription } from "./harness";
+
+const KEY = "q83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJq80=";
+const OTHER_KEY = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+const ACCT = "acct_0b7c0ad6-3c39-4a35-8d1f-6f1f2a1e4c2b";
+const KEY_ID = "key_9ef36743-0b7c-4a35-8d1f-6f1f2a1e4c2b";
+
+async function page(path: string, init: RequestInit & { cookie?: string } = {}) {
+  const headers = new Headers(init.headers);
+  if (init.cookie) headers.set("cookie", `${SESSION_COOKIE}=${init.cookie}`);
+  const res = await exports.default.fetch(new Request(BASE + path, { ...init, headers, redirect: "manual" }));
+  return { status: res.status, headers: res.headers, text: await res.text() };
+}
+
+const form = (fields: Record<string, string | string[]>) => {
+  const body = new URLSearchParams();
+  for (const [k, v] of Object.entries(fields)) for (const one of [v].flat()) body.append(k, one);
+  return { method: "POST", body, headers: { "content-type": "application/x-www-form-urlencoded" } };
+};
+
+async function signIn(key: string, name?: string) {
+  const res = await page("/dashboard/login", form(name ? { name, key } : { key }));
+  expect(res.status, res.text).toBe(303);
+  const cookie = res.headers.get("set-cookie") ?? "";
+  const token = cookie.match(new RegExp(`${SESSION_COOKIE}=([^;]*)`))![1];
+  return { token, cookie };
+}
+
+const csrfIn = (html: string) => html.match(/name="_csrf" value="([^"]+)"/)![1];
+
+describe("session tokens", () => {
+  it("verifies its own tokens and refuses tampered, expired or foreign ones", async () => {
+    const token = await signSession(KEY, ACCT, KEY_ID);
+    expect(await verifySession(KEY, token)).toMatchObject({ accountId: ACCT, keyId: KEY_ID });
+    expect(await verifySession(OTHER_KEY, token)).toBeNull();
+    const parts = token.split(".");
+    const otherAccount = [ACCT.replace("0b7c", "0b7d"), ...parts.slice(1)].join(".");
+    expect(await verifySession(KEY, otherAccount)).toBeNull();
+    const longer = [parts[0], parts[1], String(Number(parts[2]) + 3600), ...parts.slice(3)].join(".");
+    expect(await verifySession(KEY, longer)).toBeNull();
+    expect(await verifySession(KEY, token, Date.now() + 8 * 3600 * 1000 + 1000)).toBeNull();
+    expect(await verifySession(KEY, "")).toBeNull();
+    expect(await verifySession(KEY, "a.b.c.d.e")).toBeNull();
+  });
+
+  it("derives a CSRF token per session and compares it exactly", async () => {
+    const a = await signSession(KEY, ACCT, KEY_ID);
+    const b = await signSession(KEY, ACCT, KEY_ID);
+    const csrf = await csrfToken(KEY, a);
+    expect(csrf).not.toBe(await csrfToken(KEY, b));
+    expect(await verifyCsrf(KEY, a, csrf)).toBe(true);
+    expect(await verifyCsrf(KEY, b, csrf)).toBe(false);
+    expect(await verifyCsrf(KEY, a, csrf.slice(0, -1) + (csrf.endsWith("A") ? "B" : "A"))).toBe(false);
+    expect(await verifyCsrf(KEY, a, undefined)).toBe(false);
+    expect(await verifyCsrf(KEY, a, "")).toBe(false);
+  });
+
+  it("sets Secure except on localhost, and checks the origin of form posts", () => {
+    expect(sessionCookie("t", "https://hooks.example.com/dashboard/login")).toContain("; Secure");
+    const local = sessionCookie("t", "http://127.0.0.1:8787/dashboard/login");
+    expect(local).not.toContain("Secure");
+    expect(local).toContain("HttpOnly");
+    expect(local).toContain("SameSite=Strict");
+    expect(local).toContain("Path=/dashboard");
+    const url = "https://hooks.example.com/dashboard/x";
+    expect(sameOrigin(url, new Headers())).toBe(true);
+    expect(sameOrigin(url, new Headers({ origin: "https://hooks.example.com", "sec-fetch-site": "same-origin" }))).toBe(true);
+    expect(sameOrigin(url, new Headers({ origin: "https://evil.example" }))).toBe(false);
+    expect(sameOrigin(url, new Headers({ origin: "null" }))).toBe(false);
+    expect(sameOrigin(url, new Headers({ "sec-fetch-site": "cross-site" }))).toBe(false);
+  });
+});
+
+describe("dashboard routes", () => {
+  it("serves the sign-in page, then the list, in one HTML answer each", async () => {
+    const res = await page("/dashboard");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toContain("text/html");
+    expect(res.headers.get("content-security-policy")).toContain("default-src 'none'");
+    expect(res.headers.get("cache-control")).toBe("no-store");
+    expect(res.text).toContain('action="/dashboard/login"');
+
+    const { id, name, key } = await createAccount();
+    const wrong = await page("/dashboard/login", form({ key: key.slice(0, -2) + "xx" }));
+    expect(wrong.status).toBe(401);
+    expect(wrong.text).toContain("The API key is not valid");
+    expect((await page("/dashboard/login", form({ name: "someone-else", key }))).status).toBe(401);
+    const operator = await page("/dashboard/login", form({ key: ADMIN }));
+    expect(operator.status).toBe(401);
+    expect(operator.text).toContain("operator token");
+
+    const { token, cookie } = await signIn(key, name);
+    expect(cookie).toMatch(/HttpOnly/);
+    expect(cookie).toMatch(/SameSite=Strict/);
+    expect(cookie).toMatch(/Path=\/dashboard/);
+    expect(cookie).toMatch(/Secure/); // http://hookline.test is not localhost
+    expect(cookie).not.toContain(key);
+    expect(token.startsWith(`${id}.`)).toBe(true);
+
+    const list = await page("/dashboard", { cookie: token });
+    expect(list.status).toBe(200);
+    expect(list.text).toContain(name);
+    expect(list.text).toContain("0 of 3");
+    expect(list.text).not.toContain(key);
+  });
+
+  it("refuses a form without the session, with a forged CSRF token, or from another origin", async () => {
+    const { key } = await createAccount();
+    const sub = await createSubscription(key);
+    const { token } = await signIn(key);
+    const html = (await page(`/dashboard/subscriptions/${sub.id}`, { cookie: token })).text;
+    const csrf = csrfIn(html);
+    const off = { active: "false", back: "detail" };
+
+    expect((await page(`/dashboard/subscriptions/${sub.id}/active`, form({ ...off, _csrf: csrf }))).status).toBe(401);
+    expect((await page(`/dashboard/subscriptions/${sub.id}/active`, { ...form(off), cookie: token })).status).toBe(403);
+    const forged = await page(`/dashboard/subscriptions/${sub.id}/active`, { ...form({ ...off, _csrf: "forged" }), cookie: token });
+    expect(forged.status).toBe(403);
+    const other = await signIn((await createAccount()).key);
+    const othersCsrf = csrfIn((await page("/dashboard", { cookie: other.token })).text);
+    expect((await page(`/dashboard/subscriptions/${sub.id}/active`, { ...form({ ...off, _csrf: othersCsrf }), cookie: token })).status).toBe(403);
+    const crossSite = form({ ...off, _csrf: csrf });
+    const fromElsewhere = await page(`/dashboard/subscriptions/${sub.id}/active`, {
+      ...crossSite,
+      headers: { ...crossSite.headers, origin: "https://evil.example" },
+      cookie: token,
+    });
+    expect(fromElsewhere.status).toBe(403);
+    expect((await call("GET", `/v1/subscriptions/${sub.id}`, { token: key })).json.active).toBe(true);
+
+    const ok = await page(`/dashboard/subscriptions/${sub.id}/active`, { ...form({ ...off, _csrf: csrf }), cookie: token });
+    expect(ok.status).toBe(303);
+    expect(ok.headers.get("location")).toBe(`/dashboard/subscriptions/${sub.id}?notice=disabled`);
+    expect((await call("GET", `/v1/subscriptions/${sub.id}`, { token: key })).json.active).toBe(false);
+
+    // Another account's subscription is as missing as a missing one.
+    const theirs = await page(`/dashboard/subscriptions/${sub.id}/active`, { ...form({ ...off, _csrf: othersCsrf }), cookie: other.token });
+    expect(theirs.status).toBe(404);
+  });
+
+  it("creates through the service and shows its problems next to the fields", async () => {
+    const { key } = await createAccount();
+    const { token } = await signIn(key);
+    const csrf = csrfIn((await page("/dashboard/subscriptions/new", { cookie: token })).text);
+    const bad = await page("/dashboard/subscriptions", {
+      ...form({ _csrf: csrf, url: "ftp://example.com/hook", format: "standard" }),
+      cookie: token,
+    });
+    expect(bad.status).toBe(422);
+    expect(bad.text).toContain('id="event_types-error"');
+    const scheme = await page("/dashboard/subscriptions", {
+      ...form({ _csrf: csrf, url: "http://example.com/hook", event_types: ["document.*", "share.created"], format: "standard" }),
+      cookie: token,
+    });
+    expect(scheme.status).toBe(422);
+    expect(scheme.text).toMatch(/<p class="field-error" id="url-error">[^<]*https/);
+    expect(scheme.text).toContain('value="http://example.com/hook"');
+    const good = await page("/dashboard/subscriptions", {
+      ...form({ _csrf: csrf, url: "https://example.com/hook", event_types: ["document.*", "share.created"], format: "standard", subjects: "doc_1, doc_2" }),
+      cookie: token,
+    });
+    expect(good.status, good.text).toBe(303);
+    const id = good.headers.get("location")!.match(/subscriptions\/(sub_[^?]+)/)![1];
+    const sub = (await call("GET", `/v1/subscriptions/${id}`, { token: key })).json;
+    expect(sub).toMatchObject({ event_types: ["document.*", "share.created"], subjects: ["doc_1", "doc_2"], format: "standard" });
+  });
+
+  it("ends the session when its API key is revoked", async () => {
+    const { id, key } = await createAccount();
+    const { token } = await signIn(key);
+    expect((await page("/dashboard", { cookie: token })).text).toContain("Sign out");
+    const keys = (await call("GET", `/v1/accounts/${id}/keys`)).json.data;
+    expect((await call("DELETE", `/v1/accounts/${id}/keys/${keys[0].id}`)).status).toBe(204);
+    const after = await page("/dashboard", { cookie: token });
+    expect(after.text).not.toContain("Sign out");
+    expect(after.text).toContain('action="/dashboard/login"');
+  });
+
+  it("asks before deleting when the script did not, and returns to the page asked for after sign-in", async () => {
+    const { key } = await createAccount();
+    const sub = await createSubscription(key);
+    const path = `/dashboard/subscriptions/${sub.id}?status=failed`;
+    const asked = await page(path);
+    expect(asked.status).toBe(401);
+    expect(asked.text).toContain(`name="next" value="/dashboard/subscriptions/${sub.id}?status=failed"`);
+    const login = await page("/dashboard/login", form({ key, next: path }));
+    expect(login.headers.get("location")).toBe(path);
+    const offsite = await page("/dashboard/login", form({ key, next: "//evil.example/dashboard" }));
+    expect(offsite.headers.get("location")).toBe("/dashboard");
+
+    const { token } = await signIn(key);
+    const csrf = csrfIn((await page("/dashboard", { cookie: token })).text);
+    const confirm = await page(`/dashboard/subscriptions/${sub.id}/delete`, { ...form({ _csrf: csrf, confirmed: "" }), cookie: token });
+    expect(confirm.status).toBe(200);
+    expect(confirm.text).toContain("Delete this webhook?");
+    expect(confirm.text).toContain('name="confirmed" value="1"');
+    expect((await call("GET", `/v1/subscriptions/${sub.id}`, { token: key })).status).toBe(200);
+    const done = await page(`/dashboard/subscriptions/${sub.id}/delete`, { ...form({ _csrf: csrf, confirmed: "1" }), cookie: token });
+    expect(done.headers.get("location")).toBe("/dashboard?notice=deleted");
+    expect((await call("GET", `/v1/subscriptions/${sub.id}`, { token: key })).status).toBe(404);
+
+    expect((await page("/dashboard/", { cookie: token })).headers.get("location")).toBe("/dashboard");
+    const missing = await page("/dashboard/nothing-here", { cookie: token });
+    expect(missing.status).toBe(404);
+    expect(missing.headers.get("content-type")).toContain("text/html");
+  });
+});
