@@ -15,7 +15,14 @@ import { sendAttempt } from "./send";
 export const MAX_CONNECTIONS = 6;
 const CLAIM_RETRY_SECONDS = 5;
 
-export const leaseMs = (config: Config) => config.deliveryTimeoutMs + 30_000;
+/**
+ * A claim's lease covers its whole batch: each of the MAX_CONNECTIONS lanes sends up to
+ * ceil(n / MAX_CONNECTIONS) attempts one after another, each up to DELIVERY_TIMEOUT_MS, and
+ * 30 s more cover recording them. Shorter, and the sweep takes back deliveries a slow batch
+ * (an endpoint that never answers) is still sending, for a concurrent consumer to send again.
+ */
+export const leaseMs = (config: Config, batchSize = 1) =>
+  Math.ceil(Math.max(batchSize, 1) / MAX_CONNECTIONS) * config.deliveryTimeoutMs + 30_000;
 
 /** Runs `work` over `items`, at most `limit` at once. */
 export async function pool<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
@@ -60,7 +67,7 @@ export async function handleDeliveryBatch(batch: MessageBatch<DeliveryMessage>, 
   const ids = [...new Set(batch.messages.map((m) => m.body?.id).filter((id): id is string => typeof id === "string"))];
   let claimed: ClaimedDelivery[];
   try {
-    claimed = ids.length ? await claimDeliveries(env, ids, Date.now(), leaseMs(config)) : [];
+    claimed = ids.length ? await claimDeliveries(env, ids, Date.now(), leaseMs(config, ids.length)) : [];
   } catch (err) {
     console.error("claim failed, messages retried:", err instanceof Error ? err.message : err);
     batch.retryAll({ delaySeconds: CLAIM_RETRY_SECONDS });
