@@ -34,7 +34,6 @@ interface ClaimRow {
   previous_secret_until: number | null;
   derived_enc: string | null;
   consecutive_failures: number;
-  sub_updated_at: number;
   owner: string;
 }
 
@@ -57,7 +56,7 @@ export async function claimDeliveries(env: Env, ids: string[], now: number, leas
     sqlAll<ClaimRow>(env.DB, sql`
       SELECT d.id, d.attempts_count, d.series_base, e.id AS event_id, e.type, e.subject, e.data, e.timestamp,
         s.id AS sub_id, s.url, s.format, s.headers, s.secret_enc, s.previous_secret_enc, s.previous_secret_until,
-        s.derived_enc, s.consecutive_failures, s.updated_at AS sub_updated_at, coalesce(a.email, a.name) AS owner
+        s.derived_enc, s.consecutive_failures, coalesce(a.email, a.name) AS owner
       FROM deliveries d
         JOIN events e ON e.id = d.event_id
         JOIN subscriptions s ON s.id = d.subscription_id
@@ -83,7 +82,6 @@ export async function claimDeliveries(env: Env, ids: string[], now: number, leas
           previousSecretEnc: r.previous_secret_enc,
           previousSecretUntil: r.previous_secret_until,
           derivedEnc: r.derived_enc,
-          updatedAt: r.sub_updated_at,
         },
       }),
     );

@@ -22,7 +22,6 @@ export interface SendTarget {
   previousSecretEnc: string | null;
   previousSecretUntil: number | null;
   derivedEnc: string | null;
-  updatedAt: number;
 }
 
 export interface AttemptRecord {
