@@ -1,6 +1,7 @@
 /** /v1/subscriptions: the account's endpoints, in any format. */
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, eq } from "drizzle-orm";
+import { EVENT_PATTERN_MESSAGE, SUBSCRIPTION_LIMITS } from "../core/limits";
 import { PATTERN_REGEX } from "../core/matching";
 import { database } from "../db/client";
 import { afterCursor, newestFirst, toPage } from "../db/pagination";
@@ -37,16 +38,17 @@ export const Subscription = z
 
 const Secret = z.object({ secret: z.string().nullable() }).openapi("SubscriptionSecret");
 
+const L = SUBSCRIPTION_LIMITS;
 const fields = {
-  url: z.string().min(1).max(2048),
+  url: z.string().min(1).max(L.url),
   event_types: z
-    .array(z.string().max(128).regex(PATTERN_REGEX, "must be an event type name, a prefix like document.*, or *"))
+    .array(z.string().max(L.eventType).regex(PATTERN_REGEX, EVENT_PATTERN_MESSAGE))
     .min(1)
-    .max(100),
-  subjects: z.array(z.string().min(1).max(256)).max(100).nullable(),
-  description: z.string().max(1024),
+    .max(L.eventTypes),
+  subjects: z.array(z.string().min(1).max(L.subject)).max(L.subjects).nullable(),
+  description: z.string().max(L.description),
   active: z.boolean(),
-  secret: z.string().max(256),
+  secret: z.string().max(L.secret),
   format: FormatName,
   headers: StringMap,
   metadata: StringMap,

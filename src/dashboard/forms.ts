@@ -1,5 +1,5 @@
 /**
- * HTML forms in, service inputs out. The shape checks mirror the /v1 schemas' limits;
+ * HTML forms in, service inputs out. The shape checks use the /v1 schemas' limits (core/limits);
  * the rules (target urls, the catalog, secrets, the plan cap) stay in src/services,
  * whose ProblemError field paths the pages show next to their fields.
  */
@@ -7,6 +7,7 @@ import { z } from "@hono/zod-openapi";
 import { fieldErrors } from "../api/context";
 import { formatNames } from "../core/formats";
 import type { FormatName } from "../core/formats";
+import { EVENT_PATTERN_MESSAGE, SUBSCRIPTION_LIMITS } from "../core/limits";
 import { PATTERN_REGEX } from "../core/matching";
 import type { FieldError } from "../core/problem";
 
@@ -57,16 +58,19 @@ export function readSubscriptionForm(body: FormBody): SubscriptionFormValues {
   };
 }
 
+const L = SUBSCRIPTION_LIMITS;
 const SubscriptionFields = z.object({
-  url: z.string().min(1, "enter the endpoint's URL").max(2048),
+  url: z.string().min(1, "enter the endpoint's URL").max(L.url),
   event_types: z
-    .array(z.string().max(128).regex(PATTERN_REGEX, "must be an event type name, a prefix like document.*, or *"))
+    .array(z.string().max(L.eventType).regex(PATTERN_REGEX, EVENT_PATTERN_MESSAGE))
     .min(1, "pick at least one event")
-    .max(100, "pick at most 100"),
-  subjects: z.array(z.string().min(1).max(256, "each subject is at most 256 characters")).max(100, "at most 100 subjects"),
-  description: z.string().max(1024, "at most 1024 characters"),
+    .max(L.eventTypes, `pick at most ${L.eventTypes}`),
+  subjects: z
+    .array(z.string().min(1).max(L.subject, `each subject is at most ${L.subject} characters`))
+    .max(L.subjects, `at most ${L.subjects} subjects`),
+  description: z.string().max(L.description, `at most ${L.description} characters`),
   format: z.enum(formatNames, "pick a format"),
-  secret: z.string().max(256, "at most 256 characters"),
+  secret: z.string().max(L.secret, `at most ${L.secret} characters`),
 });
 
 export const splitSubjects = (raw: string) => raw.split(/[\s,]+/).filter(Boolean);

@@ -1,0 +1,78 @@
+/**
+ * What stands in front of every dashboard route: security headers, the session, the
+ * origin and CSRF checks of every POST, and the error page for whatever goes wrong.
+ */
+import type { ErrorHandler, MiddlewareHandler } from "hono";
+import { getCookie } from "hono/cookie";
+import { randomBytes, toBase64Url } from "../core/encoding";
+import { ProblemError } from "../core/problem";
+import { body, type Ctx, type DashEnv, page, render } from "./context";
+import { signIn } from "./pages";
+import { BASE } from "./paths";
+import { sessionAccount } from "./queries";
+import { csrfToken, SESSION_COOKIE, sameOrigin, verifyCsrf, verifySession } from "./session";
+import { ErrorPage } from "./views/confirm-and-error";
+
+const showError = (c: Ctx, title: string, detail: string, status: number) =>
+  render(c, <ErrorPage {...page(c)} title={title} detail={detail} />, status);
+
+const titles: Record<number, string> = { 401: "Sign in first", 403: "Not allowed", 404: "Not found", 409: "Not possible now" };
+
+export const errorPage: ErrorHandler<DashEnv> = (err, c) => {
+  if (err instanceof ProblemError && err.status < 500) {
+    return showError(c, titles[err.status] ?? "Something is wrong", err.message, err.status);
+  }
+  console.error(`${c.req.method} ${new URL(c.req.url).pathname} failed:`, err instanceof Error ? err.message : err);
+  return showError(c, "Something went wrong", "Something went wrong on our side; nothing was changed. Try again.", 500);
+};
+
+/** Every answer: a fresh CSP nonce for the inline style and script, and nothing cached or framed. */
+export const securityHeaders: MiddlewareHandler<DashEnv> = async (c, next) => {
+  const nonce = toBase64Url(randomBytes(16));
+  c.set("nonce", nonce);
+  await next();
+  const h = c.res.headers;
+  h.set(
+    "content-security-policy",
+    `default-src 'none'; style-src 'nonce-${nonce}'; script-src 'nonce-${nonce}'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`,
+  );
+  h.set("cache-control", "no-store");
+  h.set("x-frame-options", "DENY");
+  h.set("x-content-type-options", "nosniff");
+  h.set("referrer-policy", "same-origin");
+};
+
+/** The session, if the cookie holds a valid one whose API key still exists. */
+export const loadSession: MiddlewareHandler<DashEnv> = async (c, next) => {
+  const secretsKey = c.get("config").secretsKey;
+  const token = getCookie(c, SESSION_COOKIE);
+  const claims = await verifySession(secretsKey, token);
+  if (claims && token) {
+    const account = await sessionAccount(c.env, claims.accountId, claims.keyId);
+    if (account) c.set("session", { account, keyId: claims.keyId, token, csrf: await csrfToken(secretsKey, token) });
+  }
+  await next();
+};
+
+/** Every page but sign-in needs a session; every POST comes from this origin and, but for signing in, carries the CSRF token. */
+export const checkRequest: MiddlewareHandler<DashEnv> = async (c, next) => {
+  const path = c.req.path;
+  if (path === `${BASE}/`) return c.redirect(BASE, 301);
+  const open = c.req.method === "GET" && (path === BASE || path === `${BASE}/login`);
+  if (c.req.method === "GET" || c.req.method === "HEAD") {
+    if (!open && !c.get("session")) return signIn(c, { status: 401 });
+    return next();
+  }
+  if (c.req.method !== "POST") throw new ProblemError("method_not_allowed", "the dashboard takes GET and POST only");
+  if (!sameOrigin(c.req.url, c.req.raw.headers)) {
+    return showError(c, "Refused", "This form was sent from another site.", 403);
+  }
+  if (path === `${BASE}/login`) return next();
+  const session = c.get("session");
+  if (!session) return signIn(c, { status: 401, error: "Your session has ended: sign in again." });
+  const form = await body(c);
+  if (!(await verifyCsrf(c.get("config").secretsKey, session.token, form._csrf))) {
+    return showError(c, "Refused", "This form is out of date or did not come from this dashboard. Reload the page and try again.", 403);
+  }
+  return next();
+};

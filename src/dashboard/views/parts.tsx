@@ -1,0 +1,63 @@
+/** Small pieces every page uses: times, badges, the CSRF field, notices and field errors. */
+import type { Child } from "hono/jsx";
+
+const pad = (n: number) => String(n).padStart(2, "0");
+
+export function formatTime(ms: number): string {
+  const d = new Date(ms);
+  return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} UTC`;
+}
+
+export const Time = ({ ms }: { ms: number | null }) =>
+  ms === null ? <span class="muted">—</span> : <time datetime={new Date(ms).toISOString()}>{formatTime(ms)}</time>;
+
+export const Csrf = ({ token }: { token?: string }) => <input type="hidden" name="_csrf" value={token ?? ""} />;
+
+export const statusLabel: Record<string, string> = {
+  pending: "pending",
+  in_flight: "in flight",
+  delivered: "delivered",
+  failed: "failed",
+  skipped: "skipped",
+};
+
+export const Badge = ({ kind, children }: { kind: string; children: Child }) => <span class={`badge s-${kind}`}>{children}</span>;
+
+export const formatLabels: Record<string, string> = {
+  standard: "Standard Webhooks",
+  clarife: "clarife",
+  clara: "Clara.io",
+  smartshape: "SmartShape",
+};
+
+export const excerpt = (body: string | null, max = 300) =>
+  body === null || body === "" ? null : body.length > max ? `${body.slice(0, max)}…` : body;
+
+export const FieldErrors = ({ id, messages }: { id: string; messages?: string[] }) =>
+  messages && messages.length ? (
+    <p class="field-error" id={id}>
+      {messages.join("; ")}
+    </p>
+  ) : null;
+
+export const describedBy = (...ids: Array<string | false | undefined>) => ids.filter(Boolean).join(" ") || undefined;
+
+export function Notice({ text }: { text?: string }) {
+  if (!text) return null;
+  return (
+    <div class="box notice" role="status">
+      {text}
+    </div>
+  );
+}
+
+export function ProblemBox({ text }: { text?: string }) {
+  if (!text) return null;
+  return (
+    <div class="box errors" role="alert" tabindex={-1} data-focus>
+      {text}
+    </div>
+  );
+}
+
+export const sentence = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
