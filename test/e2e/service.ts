@@ -42,6 +42,11 @@ export interface Service {
   api(method: string, path: string, opts?: CallOptions): Promise<ApiResponse>;
   /** Fires the cron sweep now. */
   sweep(): Promise<number>;
+  /**
+   * The event's first delivery once it is no longer pending or in flight, with its attempts,
+   * read as `token` (default the operator).
+   */
+  settledDelivery(eventId: string, token?: string, timeoutMs?: number): Promise<any>;
   /** Stops every process of the run, frees the port and deletes the state directory. */
   stop(): Promise<void>;
 }
@@ -100,6 +105,21 @@ export async function startService(
     hookline,
     api,
     sweep: () => hookline.sweep(),
+    async settledDelivery(eventId, token, timeoutMs = 30_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const event = await api("GET", `/v1/events/${eventId}`, { token });
+        if (event.status !== 200) throw new Error(`GET /v1/events/${eventId}: ${event.status} ${event.text}`);
+        const [d] = event.json.deliveries as { id: string; status: string }[];
+        if (d && !["pending", "in_flight"].includes(d.status)) {
+          const detail = await api("GET", `/v1/deliveries/${d.id}`, { token });
+          if (detail.status !== 200) throw new Error(`GET /v1/deliveries/${d.id}: ${detail.status}`);
+          return detail.json;
+        }
+        if (Date.now() > deadline) throw new Error(`delivery of ${eventId} never settled`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    },
     async stop() {
       try {
         await hookline.stop();

@@ -99,21 +99,8 @@ async function emit(type: string, subject: string, data: unknown, timestamp?: st
   return res.json.data[0] as { id: string; deliveries: number };
 }
 
-async function settled(eventId: string, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const event = await service.api("GET", `/v1/events/${eventId}`, { token: account.key });
-    expect(event.status, event.text).toBe(200);
-    const [d] = event.json.deliveries as { id: string; status: string }[];
-    if (d && !["pending", "in_flight"].includes(d.status)) {
-      const detail = await service.api("GET", `/v1/deliveries/${d.id}`, { token: account.key });
-      expect(detail.status).toBe(200);
-      return detail.json;
-    }
-    if (Date.now() > deadline) throw new Error(`delivery of ${eventId} never settled`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+/** The event's only delivery once it has settled, with its attempts. */
+const settled = (eventId: string, timeoutMs?: number) => service.settledDelivery(eventId, account.key, timeoutMs);
 
 /** Runs the seed's jq program over one payload. */
 function seedJq(input: string): Promise<string> {
