@@ -74,13 +74,15 @@ export async function handleDeliveryBatch(batch: MessageBatch<DeliveryMessage>, 
     return;
   }
   const results = await attemptDeliveries(env, config, claimed);
+  // The counter first, so that once a delivery reads as settled, its subscription's
+  // consecutive_failures (and any deactivation) already count its attempt.
+  await reportHealth(env, claimed, results);
   try {
     await recordAttempts(env, results, Date.now());
   } catch (err) {
     // The lease runs out and the sweep sends these again: at least once, never lost.
     console.error("recording attempts failed:", err instanceof Error ? err.message : err);
   }
-  await reportHealth(env, claimed, results);
 
   const retryDelay = new Map<string, number>();
   for (const r of results) {
