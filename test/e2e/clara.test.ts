@@ -7,17 +7,16 @@
  * That the first example's plain-http url is accepted with ALLOW_INSECURE_TARGETS off is
  * shown in test/worker/clara.test.ts (those tests bind it off).
  */
-import { execFile, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import crypto from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { curl } from "./curl";
 import { type ReceivedRequest, startReceiver, type Receiver } from "./receiver";
 import { type Service, startService } from "./service";
 
-const run = promisify(execFile);
 const HAS_RUBY = spawnSync("ruby", ["--version"]).status === 0;
 
 let service: Service;
@@ -39,22 +38,6 @@ afterAll(async () => {
   rmSync(scratch, { recursive: true, force: true });
 });
 
-/**
- * Runs curl with the seed's arguments, then only output flags (they change nothing of the
- * request): -sS for quiet output, -w to learn the status code.
- */
-async function curl(args: string[]) {
-  const { stdout } = await run("curl", [...args, "-sS", "-w", "\n%{http_code}"]);
-  const cut = stdout.lastIndexOf("\n");
-  const text = stdout.slice(0, cut);
-  let json: any = null;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = null;
-  }
-  return { status: Number(stdout.slice(cut + 1)), text, json };
-}
 
 /** The seed's X-Clara-Signature check, as its Node expression computes it (compared in constant time). */
 function claraSignatureMatches(secret: string, body: string, header: string | undefined) {

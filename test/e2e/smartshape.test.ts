@@ -7,14 +7,13 @@
  * received payload where the seed says its fields are.
  */
 import { compareSync } from "bcryptjs";
-import { execFile, spawn, spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import type { ServerResponse } from "node:http";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { curl } from "./curl";
 import { type ReceivedRequest, startReceiver, type Receiver } from "./receiver";
 import { type Service, startService } from "./service";
 
-const run = promisify(execFile);
 const HAS_JQ = spawnSync("jq", ["--version"]).status === 0;
 
 let service: Service;
@@ -35,19 +34,6 @@ afterAll(async () => {
   await service?.stop();
 });
 
-/** curl with the seed's arguments, then only output flags (-sS, -w for the status code). */
-async function curl(args: string[]) {
-  const { stdout } = await run("curl", [...args, "-sS", "-w", "\n%{http_code}"]);
-  const cut = stdout.lastIndexOf("\n");
-  const text = stdout.slice(0, cut);
-  let json: any = null;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = null;
-  }
-  return { status: Number(stdout.slice(cut + 1)), text, json };
-}
 
 /** The seed's create call: `curl -X PUT .../webhook/ --header "Authorization: Bearer ..." --data '{...}'` without the stray line. */
 const createWithCurl = (url: string, secretToken: string, event = "attribute_updated") =>
