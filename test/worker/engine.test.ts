@@ -6,6 +6,29 @@ import { healthOf } from "../../src/delivery/health";
 import { call, createAccount, createSubscription, expectProblem } from "./harness";
 import { deliveryWithAttempts, emit, received, receiverUrl, settledDeliveries, waitFor } from "./delivery-harness";
 
+/** Rows written straight to D1, as the engine would have left them (no queue message). */
+const insertEvent = (id: string, accountId: string, data: string, at: number) =>
+  env.DB.prepare(
+    "INSERT INTO events (id, account_id, type, subject, data, timestamp, created_at) VALUES (?, ?, 'document.updated', NULL, ?, ?, ?)",
+  ).bind(id, accountId, data, at, at);
+
+interface DeliveryRowInput {
+  id: string;
+  eventId: string;
+  subscriptionId: string;
+  accountId: string;
+  status: string;
+  attemptsCount?: number;
+  nextAttemptAt: number | null;
+  leaseUntil?: number | null;
+  createdAt: number;
+}
+
+const insertDelivery = (d: DeliveryRowInput) =>
+  env.DB.prepare(
+    "INSERT INTO deliveries (id, event_id, subscription_id, account_id, status, attempts_count, series_base, next_attempt_at, lease_until, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)",
+  ).bind(d.id, d.eventId, d.subscriptionId, d.accountId, d.status, d.attemptsCount ?? 0, d.nextAttemptAt, d.leaseUntil ?? null, d.createdAt, d.createdAt);
+
 // The sweep is global: its tests run one at a time, before the concurrent ones.
 describe("the cron sweep", () => {
   it("the cron sweep delivers a pending delivery that has no queue message", async () => {
@@ -17,12 +40,8 @@ describe("the cron sweep", () => {
     const deliveryId = `dlv_${crypto.randomUUID()}`;
     // Written straight to D1, as if the queue had lost its message.
     await env.DB.batch([
-      env.DB.prepare(
-        "INSERT INTO events (id, account_id, type, subject, data, timestamp, created_at) VALUES (?, ?, 'document.updated', NULL, '{\"lost\":true}', ?, ?)",
-      ).bind(eventId, accountId, now, now),
-      env.DB.prepare(
-        "INSERT INTO deliveries (id, event_id, subscription_id, account_id, status, attempts_count, series_base, next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, ?, 'pending', 0, 0, ?, ?, ?)",
-      ).bind(deliveryId, eventId, sub.id, accountId, now - 60_000, now, now),
+      insertEvent(eventId, accountId, '{"lost":true}', now),
+      insertDelivery({ id: deliveryId, eventId, subscriptionId: sub.id, accountId, status: "pending", nextAttemptAt: now - 60_000, createdAt: now }),
     ]);
     await new Promise((r) => setTimeout(r, 1500));
     expect(await received(target.key)).toHaveLength(0);
@@ -42,13 +61,9 @@ describe("the cron sweep", () => {
     const eventId = `evt_${crypto.randomUUID()}`;
     const deliveryId = `dlv_${crypto.randomUUID()}`;
     await env.DB.batch([
-      env.DB.prepare(
-        "INSERT INTO events (id, account_id, type, subject, data, timestamp, created_at) VALUES (?, ?, 'document.updated', NULL, '{}', ?, ?)",
-      ).bind(eventId, accountId, now, now),
-      env.DB.prepare(
-        // As a claim leaves it: next_attempt_at untouched, the lease already past.
-        "INSERT INTO deliveries (id, event_id, subscription_id, account_id, status, attempts_count, series_base, next_attempt_at, lease_until, created_at, updated_at) VALUES (?, ?, ?, ?, 'in_flight', 0, 0, ?, ?, ?, ?)",
-      ).bind(deliveryId, eventId, sub.id, accountId, now - 41_000, now - 1, now, now),
+      insertEvent(eventId, accountId, "{}", now),
+      // As a claim leaves it: next_attempt_at untouched, the lease already past.
+      insertDelivery({ id: deliveryId, eventId, subscriptionId: sub.id, accountId, status: "in_flight", nextAttemptAt: now - 41_000, leaseUntil: now - 1, createdAt: now }),
     ]);
     await exports.default.scheduled();
     const [delivery] = await settledDeliveries(eventId);
@@ -198,11 +213,11 @@ describe("retention", () => {
     const oldDelivery = `dlv_${crypto.randomUUID()}`;
     const pendingOld = `dlv_${crypto.randomUUID()}`;
     await env.DB.batch([
-      env.DB.prepare("INSERT INTO events (id, account_id, type, subject, data, timestamp, created_at) VALUES (?, ?, 'document.updated', NULL, '{}', ?, ?)").bind(oldEvent, accountId, old, old),
-      env.DB.prepare("INSERT INTO deliveries (id, event_id, subscription_id, account_id, status, attempts_count, series_base, next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, ?, 'delivered', 1, 0, NULL, ?, ?)").bind(oldDelivery, oldEvent, sub.id, accountId, old, old),
+      insertEvent(oldEvent, accountId, "{}", old),
+      insertDelivery({ id: oldDelivery, eventId: oldEvent, subscriptionId: sub.id, accountId, status: "delivered", attemptsCount: 1, nextAttemptAt: null, createdAt: old }),
       env.DB.prepare("INSERT INTO attempts (id, delivery_id, number, started_at, duration_ms, outcome) VALUES (?, ?, 1, ?, 5, 'success')").bind(`att_${crypto.randomUUID()}`, oldDelivery, old),
       // Still to be sent: never purged, however old.
-      env.DB.prepare("INSERT INTO deliveries (id, event_id, subscription_id, account_id, status, attempts_count, series_base, next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, ?, 'pending', 0, 0, ?, ?, ?)").bind(pendingOld, oldEvent, sub.id, accountId, Date.now() + 3_600_000, old, old),
+      insertDelivery({ id: pendingOld, eventId: oldEvent, subscriptionId: sub.id, accountId, status: "pending", nextAttemptAt: Date.now() + 3_600_000, createdAt: old }),
     ]);
     const { sweep } = await import("../../src/delivery/sweep");
     await sweep(env, Date.now(), true);
