@@ -65,23 +65,19 @@ export function normalizeUrl(raw: string): string {
   return url.href.replace(/\/+$/, "");
 }
 
+/** The first value given, by precedence: flag > environment > config file. */
+function firstSet(flag?: string, fromEnv?: string, fromFile?: string) {
+  if (flag) return [flag, "flag" as const] as const;
+  if (fromEnv) return [fromEnv, "env" as const] as const;
+  if (fromFile) return [fromFile, "file" as const] as const;
+  return undefined;
+}
+
 export function resolveConfig(flags: { url?: string; apiKey?: string }, env: NodeJS.ProcessEnv = process.env): ResolvedConfig {
   const needFile = !(flags.url || env.HOOKLINE_URL) || !(flags.apiKey || env.HOOKLINE_API_KEY);
   const stored = needFile ? readStoredConfig(configPath(env)) : {};
-  const [url, urlSource] = flags.url
-    ? [flags.url, "flag" as const]
-    : env.HOOKLINE_URL
-      ? [env.HOOKLINE_URL, "env" as const]
-      : stored.url
-        ? [stored.url, "file" as const]
-        : [DEFAULT_URL, "default" as const];
-  const [apiKey, keySource] = flags.apiKey
-    ? [flags.apiKey, "flag" as const]
-    : env.HOOKLINE_API_KEY
-      ? [env.HOOKLINE_API_KEY, "env" as const]
-      : stored.api_key
-        ? [stored.api_key, "file" as const]
-        : [undefined, "none" as const];
+  const [url, urlSource] = firstSet(flags.url, env.HOOKLINE_URL, stored.url) ?? [DEFAULT_URL, "default" as const];
+  const [apiKey, keySource] = firstSet(flags.apiKey, env.HOOKLINE_API_KEY, stored.api_key) ?? [undefined, "none" as const];
   return { url: normalizeUrl(url), apiKey, source: { url: urlSource, apiKey: keySource } };
 }
 
