@@ -16,8 +16,18 @@ export type AppContext = Context<AppEnv>;
 
 /** zod issues as the problem body's `errors`, one per offending field. */
 export function fieldErrors(error: ZodError, prefix = ""): FieldError[] {
-  return error.issues.flatMap((issue) => {
+  return issueErrors(error.issues, prefix);
+}
+
+function issueErrors(issues: ZodError["issues"], prefix: string): FieldError[] {
+  return issues.flatMap((issue): FieldError[] => {
     const base = [prefix, ...issue.path.map(String)].filter(Boolean).join(".");
+    // A union that matched no branch: the branch that came closest (fewest issues) says
+    // what is wrong, rather than a bare "Invalid input".
+    if (issue.code === "invalid_union" && issue.errors.length) {
+      const closest = issue.errors.reduce((best, branch) => (branch.length < best.length ? branch : best));
+      if (closest.length) return issueErrors(closest, base);
+    }
     if (issue.code === "unrecognized_keys") {
       return issue.keys.map((key) => ({
         path: base ? `${base}.${key}` : key,

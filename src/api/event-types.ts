@@ -1,11 +1,13 @@
 /** The deployment-wide event-type catalog. */
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, asc, eq, gt } from "drizzle-orm";
+import { notTooDeep, TOO_DEEP_MESSAGE } from "../core/json-depth";
 import { schemaErrors, schemaProblem } from "../core/json-schema";
 import { notFound, ProblemError } from "../core/problem";
 import { database, isUniqueViolation } from "../db/client";
 import { type EventTypeRow, eventTypes } from "../db/schema";
 import { createRouter, requireOperator } from "./context";
+import { jsonWithRaw, raw } from "./raw-json";
 import { errorResponses, iso, json, jsonBody, Timestamp, security } from "./schemas";
 
 import { EVENT_TYPE_NAME } from "../core/event-type-name";
@@ -22,13 +24,17 @@ const EventType = z
   })
   .openapi("EventType");
 
-const JsonSchema = z.record(z.string(), z.unknown()).openapi({ description: "A JSON Schema (2020-12) for `data`" });
+const JsonSchema = z
+  .record(z.string(), z.unknown())
+  .refine(notTooDeep, TOO_DEEP_MESSAGE)
+  .openapi({ description: "A JSON Schema (2020-12) for `data`" });
+const Example = z.unknown().refine(notTooDeep, TOO_DEEP_MESSAGE);
 const CreateEventType = z
   .strictObject({
     name: z.string().max(128).regex(EVENT_TYPE_NAME, "must look like resource.action (letters, digits, _ and dots)"),
     description: z.string().max(1024).default(""),
     schema: JsonSchema.optional(),
-    example: z.unknown().optional(),
+    example: Example.optional(),
     deprecated: z.boolean().optional(),
   })
   .openapi("CreateEventType");
@@ -36,7 +42,7 @@ const UpdateEventType = z
   .strictObject({
     description: z.string().max(1024).optional(),
     schema: JsonSchema.nullable().optional(),
-    example: z.unknown().optional(),
+    example: Example.optional(),
     deprecated: z.boolean().optional(),
   })
   .openapi("UpdateEventType");
@@ -51,12 +57,15 @@ const ListQuery = z.object({
 const serialize = (t: EventTypeRow) => ({
   name: t.name,
   description: t.description,
-  schema: t.schema ?? null,
-  example: t.example ?? null,
+  schema: raw<Record<string, unknown> | null>(t.schema),
+  example: raw(t.example),
   deprecated: t.deprecated,
   created_at: iso(t.createdAt)!,
   updated_at: iso(t.updatedAt)!,
 });
+
+const jsonText = (value: unknown) => (value === undefined || value === null ? null : JSON.stringify(value));
+const parsed = (text: string | null): unknown => (text === null ? null : JSON.parse(text));
 
 /** A schema must compile, and a given example must satisfy it. */
 function checkSchemaAndExample(schema: Record<string, unknown> | null | undefined, example: unknown) {
@@ -100,7 +109,7 @@ export const eventTypeRoutes = createRouter()
         .limit(limit + 1);
       const page = rows.slice(0, limit);
       const next = rows.length > limit ? rows[limit - 1].name : null;
-      return c.json({ data: page.map(serialize), next_cursor: next }, 200);
+      return jsonWithRaw(c, { data: page.map(serialize), next_cursor: next }, 200);
     },
   )
   .openapi(
@@ -119,7 +128,7 @@ export const eventTypeRoutes = createRouter()
         .from(eventTypes)
         .where(eq(eventTypes.name, c.req.valid("param").name));
       if (!row) throw notFound("Event type");
-      return c.json(serialize(row), 200);
+      return jsonWithRaw(c, serialize(row), 200);
     },
   )
   .openapi(
@@ -140,8 +149,8 @@ export const eventTypeRoutes = createRouter()
       const row: EventTypeRow = {
         name: body.name,
         description: body.description,
-        schema: body.schema ?? null,
-        example: body.example ?? null,
+        schema: jsonText(body.schema),
+        example: jsonText(body.example),
         deprecated: body.deprecated ?? false,
         createdAt: now,
         updatedAt: now,
@@ -154,7 +163,7 @@ export const eventTypeRoutes = createRouter()
           { path: "name", message: "already exists" },
         ]);
       }
-      return c.json(serialize(row), 201);
+      return jsonWithRaw(c, serialize(row), 201);
     },
   )
   .openapi(
@@ -176,13 +185,15 @@ export const eventTypeRoutes = createRouter()
       const next: EventTypeRow = {
         ...current,
         ...(body.description !== undefined ? { description: body.description } : {}),
-        ...(body.schema !== undefined ? { schema: body.schema } : {}),
-        ...(body.example !== undefined ? { example: body.example } : {}),
+        ...(body.schema !== undefined ? { schema: jsonText(body.schema) } : {}),
+        ...(body.example !== undefined ? { example: jsonText(body.example) } : {}),
         ...(body.deprecated !== undefined ? { deprecated: body.deprecated } : {}),
         updatedAt: Date.now(),
       };
-      checkSchemaAndExample(next.schema, next.example);
+      if (body.schema !== undefined || body.example !== undefined) {
+        checkSchemaAndExample(parsed(next.schema) as Record<string, unknown> | null, parsed(next.example));
+      }
       await db.update(eventTypes).set(next).where(eq(eventTypes.name, current.name));
-      return c.json(serialize(next), 200);
+      return jsonWithRaw(c, serialize(next), 200);
     },
   );

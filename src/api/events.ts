@@ -9,6 +9,7 @@ import { emitEvents } from "../services/emit";
 import { EmitBody, EmitResult } from "../services/emit-schema";
 import { type AppContext, createRouter, requireOperator } from "./context";
 import { Delivery, Event, serializeDelivery, serializeEvent } from "./log-schemas";
+import { jsonWithRaw } from "./raw-json";
 import { errorResponses, json, jsonBody, PageQuery, security } from "./schemas";
 
 const tags = ["Events"];
@@ -86,7 +87,7 @@ export const eventRoutes = createRouter()
         .orderBy(...newestFirst(events.createdAt, events.id))
         .limit(q.limit + 1);
       const page = toPage(rows, q.limit);
-      return c.json({ data: page.rows.map(serializeEvent), next_cursor: page.nextCursor }, 200);
+      return jsonWithRaw(c, { data: page.rows.map(serializeEvent), next_cursor: page.nextCursor }, 200);
     },
   )
   .openapi(
@@ -114,6 +115,6 @@ export const eventRoutes = createRouter()
         db.select().from(deliveries).where(eq(deliveries.eventId, id)).orderBy(asc(deliveries.createdAt)),
       ]);
       if (!found[0]) throw notFound("Event");
-      return c.json({ ...serializeEvent(found[0]), deliveries: its.map(serializeDelivery) }, 200);
+      return jsonWithRaw(c, { ...serializeEvent(found[0]), deliveries: its.map(serializeDelivery) }, 200);
     },
   );

@@ -18,17 +18,29 @@ export function parseJson(text: string): unknown {
   }
 }
 
+/** More fields than any hook has: a form past it is refused before it costs anything. */
+export const MAX_FORM_FIELDS = 1000;
+
+/** Form entries as one object; repeated keys (and `key[]`) become lists, appended in place (linear). */
 function collect(entries: Iterable<[string, File | string]>): Record<string, FormValue> {
-  const out: Record<string, FormValue> = {};
+  const fields = new Map<string, FormValue>();
+  let count = 0;
   for (const [rawKey, raw] of entries) {
+    if (++count > MAX_FORM_FIELDS) {
+      throw new ProblemError("validation", `the form has more than ${MAX_FORM_FIELDS} fields`, [
+        { path: "(body)", message: `at most ${MAX_FORM_FIELDS} fields` },
+      ]);
+    }
     const value = typeof raw === "string" ? raw : raw.name;
     const isArray = rawKey.endsWith("[]");
     const key = isArray ? rawKey.slice(0, -2) : rawKey;
-    const current = out[key];
-    if (current === undefined) out[key] = isArray ? [value] : value;
-    else out[key] = Array.isArray(current) ? [...current, value] : [current, value];
+    const current = fields.get(key);
+    if (current === undefined) fields.set(key, isArray ? [value] : value);
+    else if (Array.isArray(current)) current.push(value);
+    else fields.set(key, [current, value]);
   }
-  return out;
+  // fromEntries defines own properties: a field named __proto__ stays a field.
+  return Object.fromEntries(fields);
 }
 
 /** The body as UTF-8 text, whatever its Content-Type claims. */

@@ -1,6 +1,7 @@
 /** Events, deliveries and attempts as the API shows them (CONTRACT.md "Shapes"). */
 import { z } from "@hono/zod-openapi";
 import type { AttemptRow, DeliveryRow, EventRow } from "../db/schema";
+import { raw } from "./raw-json";
 import { iso, Timestamp } from "./schemas";
 
 export const Event = z
@@ -49,7 +50,7 @@ export const serializeEvent = (e: EventRow) => ({
   account_id: e.accountId,
   type: e.type,
   subject: e.subject,
-  data: JSON.parse(e.data) as unknown,
+  data: raw(e.data),
   timestamp: iso(e.timestamp)!,
   created_at: iso(e.createdAt)!,
 });

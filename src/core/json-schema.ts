@@ -4,19 +4,22 @@ import type { FieldError } from "./problem";
 
 const validators = new Map<string, Validator>();
 
-function validatorFor(schema: Record<string, unknown>): Validator {
-  const key = JSON.stringify(schema);
+/** A schema as the catalog stores it (JSON text) or as a request carries it. */
+export type Schema = string | Record<string, unknown>;
+
+function validatorFor(schema: Schema): Validator {
+  const key = typeof schema === "string" ? schema : JSON.stringify(schema);
   let v = validators.get(key);
   if (!v) {
     if (validators.size > 200) validators.clear();
-    v = new Validator(schema as never, "2020-12", false);
+    v = new Validator((typeof schema === "string" ? JSON.parse(schema) : schema) as never, "2020-12", false);
     validators.set(key, v);
   }
   return v;
 }
 
 /** Problems with `value` under `schema`, each with a JSON-pointer-like path under `prefix`. */
-export function schemaErrors(schema: Record<string, unknown>, value: unknown, prefix: string): FieldError[] {
+export function schemaErrors(schema: Schema, value: unknown, prefix: string): FieldError[] {
   let result: ReturnType<Validator["validate"]>;
   try {
     result = validatorFor(schema).validate(value);

@@ -32,8 +32,9 @@ export const apiKeys = sqliteTable(
 export const eventTypes = sqliteTable("event_types", {
   name: text("name").primaryKey(),
   description: text("description").notNull().default(""),
-  schema: text("schema", { mode: "json" }).$type<Record<string, unknown>>(),
-  example: text("example", { mode: "json" }).$type<unknown>(),
+  /** JSON text, as stored: read paths splice it into their answers without re-serializing. */
+  schema: text("schema"),
+  example: text("example"),
   deprecated: integer("deprecated", { mode: "boolean" }).notNull().default(false),
   ...timestamps,
 });

@@ -57,7 +57,7 @@ async function testEventType(env: Env, sub: SubscriptionRow) {
     .orderBy(asc(eventTypes.name));
   const first = sub.eventTypes[0];
   const pick = catalog.find((t) => t.example !== null && patternMatches(first, t.name));
-  return pick ?? catalog.find((t) => t.name === "webhook.test") ?? { name: "webhook.test", example: {} };
+  return pick ?? catalog.find((t) => t.name === "webhook.test") ?? { name: "webhook.test", example: null };
 }
 
 /** Sends a synthetic event now, records it in the log, and leaves the failure counter alone. */
@@ -72,7 +72,7 @@ export async function sendTestEvent(env: Env, config: Config, sub: SubscriptionR
     id: newId("event"),
     type: type.name,
     subject: sub.subjects?.[0] ?? null,
-    data: JSON.stringify(type.example ?? {}),
+    data: type.example ?? "{}",
     timestamp: now,
     owner: owner?.email ?? owner?.name ?? "",
   };
