@@ -1,5 +1,5 @@
 /**
- * Target url rules (CONTRACT.md "Target urls"). Local workerd can reach private
+ * Target url rules: which hosts a subscription may point to. Local workerd can reach private
  * addresses, and production refuses them only at fetch time, so the check lives
  * here and runs at create, at update and at every send.
  */
@@ -89,8 +89,12 @@ const ipv4Ranges: ReadonlyArray<readonly [string, number, string]> = [
   ["169.254.0.0", 16, "link-local or metadata"],
   ["172.16.0.0", 12, "private"],
   ["192.0.0.0", 24, "IETF protocol assignment"],
+  ["192.0.2.0", 24, "documentation (TEST-NET-1)"],
+  ["192.88.99.0", 24, "6to4 relay anycast"],
   ["192.168.0.0", 16, "private"],
   ["198.18.0.0", 15, "benchmarking"],
+  ["198.51.100.0", 24, "documentation (TEST-NET-2)"],
+  ["203.0.113.0", 24, "documentation (TEST-NET-3)"],
   ["224.0.0.0", 4, "multicast"],
   ["240.0.0.0", 4, "reserved or broadcast"],
 ];
@@ -139,12 +143,20 @@ function ipv6Reason(g: number[]): string | null {
   if (zeroPrefix(7) && g[7] === 1) return "loopback";
   // ::ffff:a.b.c.d (mapped) and ::a.b.c.d (compatible) carry an IPv4 address.
   if (zeroPrefix(5) && (g[5] === 0xffff || g[5] === 0)) return ipv4Reason(embedded);
-  // 64:ff9b::/96 (NAT64) also carries one.
-  if (g[0] === 0x64 && g[1] === 0xff9b && g.slice(2, 6).every((x) => x === 0)) return ipv4Reason(embedded);
+  // ::ffff:0:a.b.c.d (SIIT, RFC 6052's IPv4-translated form) too.
+  if (zeroPrefix(4) && g[4] === 0xffff && g[5] === 0) return ipv4Reason(embedded) ?? "IPv4-translated (SIIT)";
+  // Translation and tunnel prefixes reach IPv4 hosts we cannot see from the address
+  // alone (Teredo obfuscates it, NAT64 gateways may sit inside a network): refused whole.
+  // (The embedded IPv4 address's own range is named first, when it has one.)
+  if (g[0] === 0x64 && g[1] === 0xff9b) return ipv4Reason(embedded) ?? "NAT64 (IPv4-translated)"; // 64:ff9b::/96, 64:ff9b:1::/48
+  if (g[0] === 0x2002) return ipv4Reason(((g[1] << 16) >>> 0) + g[2]) ?? "6to4 (IPv4-tunnelled)";
+  if (g[0] === 0x2001 && g[1] === 0) return "Teredo (IPv4-tunnelled)";
+  if (g[0] === 0x2001 && g[1] === 0x0db8) return "documentation";
+  if ((g[0] & 0xfff0) === 0x3ff0) return "documentation";
+  if (g[0] === 0x0100 && g[1] === 0 && g[2] === 0 && g[3] === 0) return "discard-only"; // 100::/64
   if ((g[0] & 0xfe00) === 0xfc00) return "unique local (private)";
   if ((g[0] & 0xffc0) === 0xfe80) return "link-local";
   if ((g[0] & 0xffc0) === 0xfec0) return "site-local";
   if ((g[0] & 0xff00) === 0xff00) return "multicast";
-  if (g[0] === 0x2002) return ipv4Reason(((g[1] << 16) >>> 0) + g[2]); // 6to4
   return null;
 }

@@ -1,4 +1,4 @@
-/** Target url rules (CONTRACT.md "Target urls"), against the WHATWG parser workerd ships. */
+/** Target url rules, against the WHATWG parser workerd ships. */
 import { describe, expect, it } from "vitest";
 import { blockedHostReason, checkTargetUrl, type TargetPolicy } from "../../src/core/url-safety";
 
@@ -97,6 +97,27 @@ describe("private, link-local, CGNAT, unspecified, multicast and metadata addres
     ["https://239.255.255.250/", /multicast/],
     ["https://[ff02::1]/", /multicast/],
     ["https://255.255.255.255/", /broadcast/],
+    ["https://240.0.0.1/", /reserved/],
+    ["https://198.18.0.1/", /benchmarking/],
+    ["https://198.19.255.255/", /benchmarking/],
+    ["https://192.0.2.1/", /documentation/],
+    ["https://198.51.100.7/", /documentation/],
+    ["https://203.0.113.9/", /documentation/],
+    ["https://192.88.99.1/", /6to4 relay/],
+    ["https://[::ffff:0:7f00:1]/", /loopback/], // SIIT form of 127.0.0.1
+    ["https://[::ffff:0:127.0.0.1]/", /loopback/],
+    ["https://[::ffff:0:808:808]/", /SIIT/], // even a public IPv4 through SIIT
+    ["https://[64:ff9b::7f00:1]/", /loopback/],
+    ["https://[64:ff9b::808:808]/", /NAT64/],
+    ["https://[64:ff9b:1::a00:1]/", /private/],
+    ["https://[64:ff9b:1::808:808]/", /NAT64/],
+    ["https://[2002:7f00:1::]/", /loopback/],
+    ["https://[2002:808:808::1]/", /6to4/],
+    ["https://[2001::53aa:64c:0:0]/", /Teredo/],
+    ["https://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/", /Teredo/],
+    ["https://[2001:db8::1]/", /documentation/],
+    ["https://[3fff::1]/", /documentation/],
+    ["https://[100::1]/", /discard-only/],
   ] as const)("%s", (url, rule) => {
     expect(refusedFor(url)).toMatch(rule);
   });
