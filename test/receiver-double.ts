@@ -53,6 +53,8 @@ export async function receiverDouble(request: Request): Promise<Response> {
       return new Response(null, { status: 302, headers: { location: "https://receiver.test/ok/redirected" } });
     case "big":
       return new Response("x".repeat(10_000), { status: 200, headers: { "x-big": "yes" } });
+    case "big-headers":
+      return json({ ok: true }, 200, { "x-huge": "h".repeat(60_000) });
     case "smartshape":
       return json({ success: true });
     // Answers that are not SmartShape's success (200 + application/json + {"success": true}).

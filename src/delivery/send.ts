@@ -3,6 +3,7 @@
  * redirects, under DELIVERY_TIMEOUT_MS) and the answer is summed up as an attempt.
  */
 import type { Config } from "../config";
+import { cappedHeaders, networkError } from "../core/attempt-errors";
 import { decryptSecret } from "../core/crypto";
 import { type FormatEvent, type FormatName, formats } from "../core/formats";
 import { newId } from "../core/ids";
@@ -162,7 +163,7 @@ export async function sendAttempt(
     for (const [name, value] of Object.entries(signed)) headers.set(name, value);
     const res = await fetcher(check.url, { method: "POST", headers, body, redirect: "manual", signal });
     const responseBody = await readPrefix(res.body);
-    const responseHeaders = Object.fromEntries(res.headers);
+    const responseHeaders = cappedHeaders(res.headers);
     const success = format.isSuccess({ status: res.status, contentType: res.headers.get("content-type"), body: responseBody });
     return record({
       outcome: success ? "success" : "http_status",
@@ -173,6 +174,7 @@ export async function sendAttempt(
     });
   } catch (err) {
     if (signal.aborted) return record({ outcome: "timeout", error: `no answer within ${config.deliveryTimeoutMs} ms` });
-    return record({ outcome: "network", error: err instanceof Error ? err.message : String(err) });
+    const error = listening ? (err instanceof Error ? err.message : String(err)) : networkError(check.url, err);
+    return record({ outcome: "network", error });
   }
 }

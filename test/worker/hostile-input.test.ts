@@ -5,7 +5,8 @@
  */
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { ADMIN, call, createAccount, expectProblem } from "./harness";
+import { deliveryWithAttempts, emit, receiverUrl, settledDeliveries } from "./delivery-harness";
+import { ADMIN, call, createAccount, createSubscription, expectProblem } from "./harness";
 
 /** `[[[...1...]]]` nested `levels` deep, as JSON text. */
 const nestedText = (levels: number) => "[".repeat(levels) + "1" + "]".repeat(levels);
@@ -131,5 +132,19 @@ describe("batch size", () => {
     const events = Array.from({ length: 101 }, () => ({ account_id: id, type: "document.updated", data: {} }));
     const p = expectProblem(await call("POST", "/v1/events", { body: { events } }), 422);
     expect(p.errors).toEqual([{ path: "events", message: "at most 100 events in one call" }]);
+  });
+});
+
+describe("what a receiver answers", () => {
+  it("a 60 KB response header is logged cut to the 4 KiB cap, like the body", async () => {
+    const who = await createAccount();
+    await createSubscription(who.key, { url: receiverUrl("big-headers").url });
+    const event = await emit(who.id);
+    const [delivery] = await settledDeliveries(event.id);
+    const { attempts } = await deliveryWithAttempts(delivery.id, who.key);
+    const headers = attempts[0].response_headers as Record<string, string>;
+    expect(headers["x-huge"]).toMatch(/^h+$/);
+    const size = Object.entries(headers).reduce((n, [k, v]) => n + k.length + v.length, 0);
+    expect(size).toBeLessThanOrEqual(4096);
   });
 });
