@@ -19,7 +19,7 @@ import { fileURLToPath } from "node:url";
 import { chooseAccount, whoami } from "./deploy/account.mjs";
 import { d1Names, ensureD1, ensureQueues, queueNames, readWranglerConfig, writeDeployConfig } from "./deploy/resources.mjs";
 import { missingSecrets, secretsFile, workerSecrets } from "./deploy/secrets.mjs";
-import { DeployError, wrangler, wranglerOk } from "./deploy/wrangler.mjs";
+import { DeployError, wrangler } from "./deploy/wrangler.mjs";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const GENERATED = "wrangler.deploy.jsonc";
@@ -35,8 +35,14 @@ function deployTargets(outputFile) {
   } catch {
     return [];
   }
-  const record = lines.map((line) => JSON.parse(line)).findLast((entry) => entry.type === "deploy");
-  return record?.targets ?? [];
+  const entries = lines.flatMap((line) => {
+    try {
+      return [JSON.parse(line)];
+    } catch {
+      return [];
+    }
+  });
+  return entries.findLast((entry) => entry.type === "deploy")?.targets ?? [];
 }
 
 /**
@@ -73,7 +79,7 @@ function nextSteps(url, adminToken) {
   ].join("\n");
 }
 
-export async function deploy({ config: configOption }) {
+async function deploy({ config: configOption }) {
   const config = resolve(configOption);
   const configDir = dirname(config);
   const generated = join(configDir, GENERATED);
@@ -104,12 +110,13 @@ export async function deploy({ config: configOption }) {
   for (const name of Object.keys(fresh)) log(`${name}: not set, generated`);
   for (const name of worker.names.filter((n) => n === "ADMIN_TOKEN" || n === "SECRETS_KEY")) log(`${name}: already set, kept`);
   if (fresh.SECRETS_KEY && databases.length > 0 && worker.exists) {
-    log(`warning: ${raw.name} had no SECRETS_KEY; signing secrets stored under an earlier key stay unreadable`);
+    log(`warning: ${raw.name} is deployed but had no SECRETS_KEY; signing secrets stored under an earlier key cannot be read with the new one`);
   }
 
   step("Remote D1 migrations (before the new Worker goes live)");
   for (const name of databases) {
-    await wranglerOk(["d1", "migrations", "apply", name, "--remote", "-c", generated], { ...deployCtx, live: true });
+    const result = await wrangler(["d1", "migrations", "apply", name, "--remote", "-c", generated], { ...deployCtx, live: true });
+    if (result.code !== 0) throw new DeployError(`the migrations of ${name} failed (see wrangler's output above); nothing was deployed`);
   }
 
   step(`wrangler deploy -c ${shown(generated)}`);

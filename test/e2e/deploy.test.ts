@@ -190,6 +190,16 @@ describe("npm run deploy", () => {
     expect(run.state.workers.hookline).toEqual({ secrets: { SECRETS_KEY: "kept", ADMIN_TOKEN: "kept-too" }, versions: 1 });
   });
 
+  it("does not deploy when a migration fails", () => {
+    const dir = project({ fail: { "d1 migrations apply": "near \"CREAT\": syntax error at offset 0: SQLITE_ERROR [code: 7500]" } });
+    const run = deploy(dir);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain("SQLITE_ERROR");
+    expect(run.stderr).toContain("the migrations of hookline failed (see wrangler's output above); nothing was deployed");
+    expect(run.commands.at(-1)).toBe("d1 migrations apply hookline --remote -c wrangler.deploy.jsonc");
+    expect(run.state.workers).toEqual({});
+  });
+
   it("shows the new admin token when a first deploy fails after the upload (no workers.dev subdomain yet)", () => {
     const dir = project({ subdomain: null });
     const failed = deploy(dir);
