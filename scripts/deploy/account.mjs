@@ -34,7 +34,10 @@ export function chooseAccount(who, { env, configAccountId }) {
     throw new DeployError(`Account ${chosen} is not one this login can use. Available accounts:\n${listing}`);
   }
   if (accounts.length === 1) return { ...accounts[0], email: who.email };
-  if (accounts.length === 0) throw new DeployError(`This login has no Cloudflare account. ${LOGIN_HELP}`);
+  if (accounts.length === 0) {
+    // A token without the permission to list accounts: wrangler cannot pick one by itself either.
+    throw new DeployError("wrangler lists no account for this login. Set CLOUDFLARE_ACCOUNT_ID=<account id> (the id in your Cloudflare dashboard's URL) and run again.");
+  }
   throw new DeployError(
     `Several Cloudflare accounts are available and none is chosen. Choose one and run again, e.g.\n` +
       `  CLOUDFLARE_ACCOUNT_ID=${accounts[0].id} npm run deploy\n` +
