@@ -13,7 +13,7 @@ export interface StartOptions {
   vars?: Record<string, string | number | boolean | undefined>;
   /** Read .dev.vars (created from .dev.vars.example when missing). Default: true without `vars`, false with them. */
   devVars?: boolean;
-  /** Pass the CONTRACT.md variables set in the shell. Default: true. */
+  /** Pass the configuration variables (README "Configuration") set in the shell. Default: true. */
   inheritEnv?: boolean;
   /** Keep wrangler's output to ourselves (still shown when startup fails). */
   quiet?: boolean;

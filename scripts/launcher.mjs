@@ -1,6 +1,6 @@
 /**
  * Starts Hookline locally: the one launcher behind `npm start`, the end-to-end tests,
- * the benchmark and the chaos test (CONTRACT.md "Running locally").
+ * the benchmark and the chaos test (README "Run it locally").
  *
  *   const hookline = await startHookline({ port, stateDir, vars, quiet });
  *   ...hookline.url...
@@ -22,7 +22,7 @@
  * process that launched it dies (its stdin pipe closes), even by SIGKILL.
  */
 import { spawn } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -33,7 +33,7 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const SELF = fileURLToPath(import.meta.url);
 const WRANGLER = join(dirname(createRequire(import.meta.url).resolve("wrangler/package.json")), "bin", "wrangler.js");
 
-/** The Worker configuration named in CONTRACT.md "Configuration". */
+/** The Worker configuration README's "Configuration" table names. */
 export const CONFIG_VARS = [
   "ADMIN_TOKEN",
   "SECRETS_KEY",
@@ -132,6 +132,8 @@ async function waitForGroupExit(pgid, timeoutMs) {
 /** Creates .dev.vars from .dev.vars.example when it is missing; returns its path. */
 export function ensureDevVars() {
   if (!existsSync(DEV_VARS)) copyFileSync(join(ROOT, ".dev.vars.example"), DEV_VARS);
+  // It holds the operator token and the secrets key: readable by its owner only.
+  chmodSync(DEV_VARS, 0o600);
   return DEV_VARS;
 }
 
@@ -258,7 +260,7 @@ function wranglerEnv(devRegistry) {
  * @param {Record<string, string | number | boolean>} [options.vars] Worker vars, passed as --var; they win over the shell's
  * @param {boolean} [options.devVars] read .dev.vars (created from .dev.vars.example when missing). Default: true when
  *   no `vars` are given (npm start), false when they are (tests, bench: hermetic, .dev.vars is ignored)
- * @param {boolean} [options.inheritEnv] pass the CONTRACT.md variables set in the shell (default true)
+ * @param {boolean} [options.inheritEnv] pass the configuration variables set in the shell (default true)
  * @param {boolean} [options.quiet] keep wrangler's output to ourselves (it is still shown when startup fails)
  * @param {number} [options.sweepIntervalMs] how often to fire the cron sweep (default 60000; 0 turns it off)
  * @param {number} [options.readyTimeoutMs] how long to wait for /health (default 60000)

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm start`: Hookline on 127.0.0.1:8787 (PORT overrides), state in .wrangler/state
-// (STATE_DIR overrides), configuration from .dev.vars plus any CONTRACT.md variable set
+// (STATE_DIR overrides), configuration from .dev.vars plus any configuration variable (README "Configuration") set
 // in the shell. Runs until Ctrl-C or SIGTERM, then stops wrangler and every workerd.
 import { relative } from "node:path";
 import { DEV_VARS, startHookline } from "./launcher.mjs";
@@ -13,13 +13,17 @@ try {
   process.exit(1);
 }
 
-const token = process.env.ADMIN_TOKEN !== undefined ? "the ADMIN_TOKEN variable of your shell" : `ADMIN_TOKEN in ${relative(process.cwd(), DEV_VARS) || DEV_VARS}`;
+const here = (path) => relative(process.cwd(), path) || path;
+const token =
+  process.env.ADMIN_TOKEN !== undefined ? "the ADMIN_TOKEN variable of your shell" : `ADMIN_TOKEN in ${here(DEV_VARS)} (readable by you only)`;
 console.log(`
-Hookline is running on ${hookline.url} (ready in ${(hookline.startupMs / 1000).toFixed(1)} s)
-  health:          ${hookline.url}/health
+Hookline is ready on ${hookline.url} (started in ${(hookline.startupMs / 1000).toFixed(1)} s)
+  API:             ${hookline.url}/v1/...   (OpenAPI document: ${hookline.url}/openapi.json)
   API docs:        ${hookline.url}/docs/
-  operator token:  ${token} (Authorization: Bearer <token>)
-  local state:     ${relative(process.cwd(), hookline.stateDir) || hookline.stateDir}
+  dashboard:       ${hookline.url}/dashboard (sign in with an account's API key)
+  health:          ${hookline.url}/health
+  operator token:  ${token}; send it as Authorization: Bearer <token>
+  local state:     ${here(hookline.stateDir)} (D1, queues and Durable Objects; delete it to start afresh)
   cron sweep:      fired every minute through /__scheduled
 Press Ctrl-C to stop.
 `);

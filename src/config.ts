@@ -1,6 +1,6 @@
 /**
  * Configuration, validated once per isolate from the Worker's bindings
- * (CONTRACT.md "Configuration"). Plans live here: a deployment changes them in one place.
+ * (README "Configuration"). Plans live here: a deployment changes them in one place.
  */
 export const plans = {
   pro: { maxSubscriptions: 3 },

@@ -1,4 +1,4 @@
-/** Accounts and their API keys (CONTRACT.md "Auth"). */
+/** Accounts and their API keys (README "The API": auth). */
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, desc, eq } from "drizzle-orm";
 import { DEFAULT_PLAN, plans } from "../config";

@@ -1,5 +1,5 @@
 /**
- * The Clara.io face (../shared/seeds/000_09d472fd860d717b.txt): /api/webhooks with Basic
+ * The Clara.io face (README "Clara.io users"): /api/webhooks with Basic
  * `<account name>:<api key>`, bodies as JSON or forms. A hook is a `clara` subscription:
  * its jobTypes x statuses are event types `<jobType>.<status>`, its scenes the subjects.
  */

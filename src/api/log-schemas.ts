@@ -1,4 +1,4 @@
-/** Events, deliveries and attempts as the API shows them (CONTRACT.md "Shapes"). */
+/** Events, deliveries and attempts as the API shows them (documented in /openapi.json). */
 import { z } from "@hono/zod-openapi";
 import type { AttemptRow, DeliveryRow, EventRow } from "../db/schema";
 import { raw } from "./raw-json";

@@ -1,5 +1,5 @@
 /**
- * The SmartShape face (../shared/seeds/002_6e9a2f3b1c4c7d47.txt): /webhook/ with Bearer
+ * The SmartShape face (README "SmartShape users"): /webhook/ with Bearer
  * auth; one event per hook. The body is read as JSON whatever its Content-Type, since the
  * seed's curl sends JSON under curl's default form type. A hook is a `smartshape` subscription.
  */

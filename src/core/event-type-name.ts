@@ -1,2 +1,2 @@
-/** Catalog names (CONTRACT.md "Event types"). */
+/** Catalog names: dot-separated words of letters, digits and underscores. */
 export const EVENT_TYPE_NAME = /^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*$/;

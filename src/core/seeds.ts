@@ -1,4 +1,4 @@
-/** The catalogs of the three seed systems (../shared/seeds), as their users know them. */
+/** The catalogs of Clara.io, clarife and SmartShape, as their users know them. */
 export const CLARA_JOB_TYPES = [
   "import",
   "export",

@@ -1,6 +1,6 @@
 /**
  * `hookline/verify`: receiver-side checks of a Hookline delivery, one per format
- * (CONTRACT.md "Formats"). Each takes the raw body exactly as received (a string: read
+ * (README "Verifying a delivery"). Each takes the raw body exactly as received (a string: read
  * it before any JSON parser touches it), the request's headers (a `Headers`, or a plain
  * object such as Express's `req.headers`; names are matched case-insensitively) and the
  * subscription's secret, and resolves to the parsed event or rejects with a

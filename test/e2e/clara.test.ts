@@ -1,6 +1,6 @@
 /// <reference types="node" />
 /**
- * Clara.io's users end to end (../shared/seeds/000_09d472fd860d717b.txt): the seed's two
+ * Clara.io's users end to end (README "Clara.io users"): the seed's two
  * curl examples run with curl itself against the real service (wrangler dev), only the host
  * and the key changed; then real receivers on 127.0.0.1 that verify X-Clara-Signature with
  * the seed's own Node expression, and with its Ruby snippet when ruby is installed.

@@ -1,6 +1,6 @@
 /**
  * clarife's own receiver-side check, copied verbatim from its documentation
- * (../shared/seeds/001_2ced5e2adcb71b9e.txt, "Node.js Verification Example"): the
+ * (clarife's published "Node.js Verification Example"): the
  * import and the function below are the seed's text unchanged; only this comment
  * and the export line at the end are ours. Types: clarife-seed-verifier.d.mts.
  */

@@ -1,6 +1,6 @@
 /// <reference types="node" />
 /**
- * SmartShape's users end to end (../shared/seeds/002_6e9a2f3b1c4c7d47.txt): the seed's curl
+ * SmartShape's users end to end (README "SmartShape users"): the seed's curl
  * calls run with curl itself against the real service (wrangler dev), and a receiver written
  * like the seed's Express one (bcrypt.compareSync(secret, x-smartshape-token), then
  * `res.status(200).json({ success: true })`, else 400). Then the seed's jq pipeline reads a

@@ -1,4 +1,4 @@
-/** The wire formats (CONTRACT.md "Formats"): bodies, signatures and success rules. */
+/** The wire formats (README "Verifying a delivery"): bodies, signatures and success rules. */
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
 import { type FormatEvent, formats, type ResponseSummary } from "../../src/core/formats";

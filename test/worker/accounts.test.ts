@@ -1,4 +1,4 @@
-/** Accounts, API keys and who may call what (CONTRACT.md "Auth"). */
+/** Accounts, API keys and who may call what. */
 import { describe, expect, it } from "vitest";
 import { ADMIN, call, createAccount, expectProblem, MISSING_ACCOUNT_ID } from "./harness";
 

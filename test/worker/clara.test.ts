@@ -1,5 +1,5 @@
 /**
- * The Clara.io face (../shared/seeds/000_09d472fd860d717b.txt, CONTRACT.md "Faces of the seeds"):
+ * The Clara.io face (README "Clara.io users"):
  * the seed's own curl bodies, every content type the seed names, Basic `<name>:<key>`,
  * the hook shape, partial PUT, the bare-array listing, and deliveries a Clara receiver
  * verifies as the seed says: 'sha256=' + hex HMAC-SHA256(secret, body) in X-Clara-Signature.

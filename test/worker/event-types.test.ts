@@ -1,4 +1,4 @@
-/** The event-type catalog (CONTRACT.md "Event types"). */
+/** The event-type catalog. */
 import { describe, expect, it } from "vitest";
 import { call, createAccount, createSubscription, expectProblem, listAll } from "./harness";
 

@@ -1,6 +1,5 @@
 /**
- * The SmartShape face (../shared/seeds/002_6e9a2f3b1c4c7d47.txt, CONTRACT.md "Faces of the seeds"
- * and "Formats"): the seed's curl calls as curl sends them (JSON under curl's default
+ * The SmartShape face (README "SmartShape users"): the seed's curl calls as curl sends them (JSON under curl's default
  * form Content-Type), Bearer auth, the {_id, event, url} hook, and deliveries whose
  * x-smartshape-token the seed's receivers check with bcrypt. Success is only 200 +
  * application/json + {"success": true}; anything else is retried and ends `failed`.

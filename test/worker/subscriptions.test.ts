@@ -1,4 +1,4 @@
-/** /v1/subscriptions (CONTRACT.md "Shapes", "Formats", "Target urls", "Auth"). */
+/** /v1/subscriptions (shapes, formats, target urls, auth). */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { call, createAccount, createSubscription, expectProblem, listAll, MISSING_SUBSCRIPTION_ID } from "./harness";

@@ -1,5 +1,5 @@
 /**
- * The wire formats of the three seed systems (../shared/seeds): a hex HMAC whose
+ * The compatibility formats of Clara.io, clarife and SmartShape (README): a hex HMAC whose
  * key is the whole secret string (clara, clarife), or a bcrypt token (smartshape).
  */
 import { hmacSha256 } from "../crypto";
