@@ -1,4 +1,3 @@
-import { bodyLimit } from "hono/body-limit";
 import { createMiddleware } from "hono/factory";
 import { loadConfig } from "../config";
 import { ProblemError } from "../core/problem";
@@ -11,12 +10,64 @@ export const withConfig = createMiddleware<AppEnv>(async (c, next) => {
   await next();
 });
 
-export const limitBody = bodyLimit({
-  maxSize: MAX_BODY_BYTES,
-  onError: () => {
-    throw new ProblemError("payload_too_large", `request bodies are capped at ${MAX_BODY_BYTES} bytes (1 MiB)`);
-  },
+const tooLarge = () => new ProblemError("payload_too_large", `request bodies are capped at ${MAX_BODY_BYTES} bytes (1 MiB)`);
+
+/**
+ * Request bodies over 1 MiB are a 413, read as they stream (a chunked body has no
+ * Content-Length to trust). The rest of a refused body is drained before the answer:
+ * one left unread breaks `wrangler dev`'s proxy, whose next request (someone else's)
+ * then fails with "Your worker restarted mid-request".
+ */
+export const limitBody = createMiddleware<AppEnv>(async (c, next) => {
+  const body = c.req.raw.body;
+  if (!body) return next();
+  const declared = c.req.raw.headers.has("transfer-encoding") ? null : c.req.raw.headers.get("content-length");
+  if (declared !== null) {
+    if (Number(declared) > MAX_BODY_BYTES) {
+      await drain(body.getReader());
+      throw tooLarge();
+    }
+    return next();
+  }
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.length;
+    if (size > MAX_BODY_BYTES) {
+      await drain(reader);
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  const whole = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    whole.set(chunk, offset);
+    offset += chunk.length;
+  }
+  c.req.raw = new Request(c.req.raw, { body: whole });
+  return next();
 });
+
+/** Reads and drops what is left of a refused body, up to DRAIN_LIMIT; past that the stream is cancelled. */
+async function drain(reader: ReadableStreamDefaultReader<Uint8Array>) {
+  let drained = 0;
+  try {
+    while (drained < DRAIN_LIMIT) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      drained += value.length;
+    }
+    await reader.cancel();
+  } catch {
+    // The client went away: nothing left to drain.
+  }
+}
+
+const DRAIN_LIMIT = 16 * MAX_BODY_BYTES;
 
 const hasBody = (req: Request) =>
   req.body !== null && (req.headers.get("content-length") ?? "1") !== "0";

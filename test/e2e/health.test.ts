@@ -1,8 +1,11 @@
 /// <reference types="node" />
 /** The real service as `npm start` runs it: health, docs, an account, the sweep, and a clean stop. */
-import { readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isPortFree, processGroupMembers } from "../../scripts/launcher.mjs";
+import { curl } from "./curl";
 import { startService, type Service } from "./service";
 
 /** Live processes whose command line mentions this run's port or state directory. */
@@ -74,6 +77,22 @@ describe("the running service", () => {
 
     const anonymous = await service.api("GET", "/v1/account", { token: null });
     expect(anonymous.status).toBe(401);
+  });
+
+  it("refuses a 3 MB chunked body with 413 and serves the next request (wrangler dev's proxy survives)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "hookline-big-"));
+    try {
+      const big = join(dir, "3mb");
+      writeFileSync(big, "a".repeat(3_000_000));
+      // curl streams it chunked after `Expect: 100-continue`, the way the refusal once broke the next request.
+      const refused = await curl(["-X", "POST", "-H", "Transfer-Encoding: chunked", "--data-binary", `@${big}`, `${service.url}/dashboard/login`]);
+      expect(refused.status, refused.text).toBe(413);
+      expect(refused.json?.detail).toContain("1 MiB");
+      const next = await curl(["-X", "POST", "-H", `Authorization: Bearer ${service.adminToken}`, "-H", "Content-Type: application/json", "-d", '{"name":"after-the-big-one"}', `${service.url}/v1/accounts`]);
+      expect(next.status, next.text).toBe(201);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("runs the cron sweep through /__scheduled", async () => {
