@@ -10,7 +10,8 @@ import { body, type Ctx, type DashEnv, page, render } from "./context";
 import { signIn } from "./pages";
 import { BASE } from "./paths";
 import { sessionAccount } from "./queries";
-import { csrfToken, SESSION_COOKIE, sameOrigin, verifyCsrf, verifySession } from "./session";
+import { sameOrigin } from "../core/same-origin";
+import { csrfToken, SESSION_COOKIE, verifyCsrf, verifySession } from "./session";
 import { ErrorPage } from "./views/confirm-and-error";
 
 const showError = (c: Ctx, title: string, detail: string, status: number) =>

@@ -95,14 +95,3 @@ export function sessionCookie(token: string, requestUrl: string, maxAge = SESSIO
 }
 
 export const clearedSessionCookie = (requestUrl: string) => sessionCookie("", requestUrl, 0);
-
-/**
- * A cross-site form post is refused before anything else: when the browser says where
- * the request comes from (Origin, Sec-Fetch-Site), it must be this origin.
- */
-export function sameOrigin(requestUrl: string, headers: Headers): boolean {
-  const origin = headers.get("origin");
-  if (origin !== null && origin !== new URL(requestUrl).origin) return false;
-  const site = headers.get("sec-fetch-site");
-  return site === null || site === "same-origin" || site === "none";
-}
