@@ -43,6 +43,7 @@ async function signIn(key: string, name?: string) {
 
 const csrfIn = (html: string) => html.match(/name="_csrf" value="([^"]+)"/)![1];
 const keyError = (html: string) => html.match(/<p class="field-error" id="key-error">([^<]*)<\/p>/)?.[1];
+const fromClient = (ip: string, init: ReturnType<typeof form>) => ({ ...init, headers: { ...init.headers, "cf-connecting-ip": ip } });
 
 describe("session tokens", () => {
   it("verifies its own tokens and refuses tampered, expired or foreign ones", async () => {
@@ -221,5 +222,61 @@ describe("dashboard routes", () => {
     const missing = await page("/dashboard/nothing-here", { cookie: token });
     expect(missing.status).toBe(404);
     expect(missing.headers.get("content-type")).toContain("text/html");
+  });
+
+  it("signing out ends the session on the server: a copied cookie stops working", async () => {
+    const { id, key } = await createAccount();
+    const here = await signIn(key);
+    const elsewhere = await signIn(key);
+    const csrf = csrfIn((await page("/dashboard", { cookie: here.token })).text);
+    const out = await page("/dashboard/logout", { ...form({ _csrf: csrf }), cookie: here.token });
+    expect(out.status).toBe(303);
+    expect(out.headers.get("set-cookie")).toContain("Max-Age=0");
+
+    const copied = await page("/dashboard", { cookie: here.token });
+    expect(copied.text).not.toContain("Sign out");
+    expect(copied.text).toContain('action="/dashboard/login"');
+    expect((await page("/dashboard/subscriptions/new", { cookie: here.token })).status).toBe(401);
+    const post = await page("/dashboard/subscriptions", { ...form({ _csrf: csrf, url: "https://example.com/x" }), cookie: here.token });
+    expect(post.status).toBe(401);
+    // The session signed in from another browser goes on.
+    expect((await page("/dashboard", { cookie: elsewhere.token })).text).toContain("Sign out");
+
+    // A well-signed token the server never issued is no session either.
+    const keys = (await call("GET", `/v1/accounts/${id}/keys`)).json.data;
+    const minted = await signSession(KEY, id, keys[0].id);
+    expect((await page("/dashboard", { cookie: minted })).text).not.toContain("Sign out");
+  });
+
+  it("throttles failed sign-ins per key prefix and per client, answering 429 with Retry-After", async () => {
+    const target = await createAccount();
+    // Ten wrong keys sharing the real key's prefix, from ten clients: then even the right key waits.
+    for (let i = 0; i < 10; i++) {
+      const res = await page("/dashboard/login", fromClient(`198.51.100.${i}`, form({ key: `${target.key.slice(0, 10)}wrong${i}` })));
+      expect(res.status).toBe(401);
+    }
+    const held = await page("/dashboard/login", fromClient("198.51.100.50", form({ key: target.key })));
+    expect(held.status).toBe(429);
+    const wait = Number(held.headers.get("retry-after"));
+    expect(wait).toBeGreaterThan(0);
+    expect(wait).toBeLessThanOrEqual(15 * 60);
+    expect(keyError(held.text)).toMatch(/Too many failed sign-ins/);
+    expect(held.headers.get("set-cookie")).toBeNull();
+
+    // Signing in successfully costs nothing: eleven in a row from one client.
+    const other = await createAccount();
+    for (let i = 0; i < 11; i++) {
+      expect((await page("/dashboard/login", fromClient("198.51.100.60", form({ key: other.key })))).status).toBe(303);
+    }
+
+    // Thirty failures from one client, each with another prefix: that client waits, another does not.
+    for (let i = 0; i < 30; i++) {
+      const res = await page("/dashboard/login", fromClient("203.0.113.7", form({ key: `hl_${crypto.randomUUID()}` })));
+      expect(res.status).toBe(401);
+    }
+    const client = await page("/dashboard/login", fromClient("203.0.113.7", form({ key: other.key })));
+    expect(client.status).toBe(429);
+    expect(Number(client.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect((await page("/dashboard/login", fromClient("203.0.113.8", form({ key: other.key })))).status).toBe(303);
   });
 });
