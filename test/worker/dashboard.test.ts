@@ -44,6 +44,7 @@ async function signIn(key: string, name?: string) {
 const csrfIn = (html: string) => html.match(/name="_csrf" value="([^"]+)"/)![1];
 const keyError = (html: string) => html.match(/<p class="field-error" id="key-error">([^<]*)<\/p>/)?.[1];
 const fromClient = (ip: string, init: ReturnType<typeof form>) => ({ ...init, headers: { ...init.headers, "cf-connecting-ip": ip } });
+const UTC_TIME = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/;
 
 describe("session tokens", () => {
   it("verifies its own tokens and refuses tampered, expired or foreign ones", async () => {
@@ -278,5 +279,40 @@ describe("dashboard routes", () => {
     expect(client.status).toBe(429);
     expect(Number(client.headers.get("retry-after"))).toBeGreaterThan(0);
     expect((await page("/dashboard/login", fromClient("203.0.113.8", form({ key: other.key })))).status).toBe(303);
+  });
+
+  it("shows every time as ISO 8601 UTC, and the recover field is text the server parses", async () => {
+    const { key } = await createAccount();
+    const sub = await createSubscription(key);
+    const { token } = await signIn(key);
+    const html = (await page(`/dashboard/subscriptions/${sub.id}`, { cookie: token })).text;
+    const times = [...html.matchAll(/<time[^>]*>([^<]*)<\/time>/g)].map((m) => m[1]);
+    expect(times.length).toBeGreaterThan(0);
+    for (const t of times) expect(t).toMatch(UTC_TIME);
+    const input = html.match(/<input[^>]*id="f-since"[^>]*>/)![0];
+    expect(input).toContain('type="text"');
+    const since = input.match(/value="([^"]*)"/)![1];
+    expect(since).toMatch(UTC_TIME);
+
+    const csrf = csrfIn(html);
+    const recover = (value: string) => page(`/dashboard/subscriptions/${sub.id}/recover`, { ...form({ _csrf: csrf, since: value }), cookie: token });
+    const ok = await recover(since);
+    expect(ok.status, ok.text).toBe(303);
+    expect(ok.headers.get("location")).toContain("notice=recovered");
+    const us = await recover("11/30/2026, 08:47:56 AM");
+    expect(us.status).toBe(422);
+    expect(us.text).toContain('id="since-error"');
+    expect(us.text).toMatch(/UTC/);
+    expect(us.text).toContain('value="11/30/2026, 08:47:56 AM"');
+  });
+
+  it("speaks of compatibility formats, not of seed systems", async () => {
+    const { key } = await createAccount();
+    const sub = await createSubscription(key);
+    const { token } = await signIn(key);
+    const form = (await page("/dashboard/subscriptions/new", { cookie: token })).text;
+    expect(form).toContain("compatibility format");
+    const detail = (await page(`/dashboard/subscriptions/${sub.id}`, { cookie: token })).text;
+    for (const html of [form, detail]) expect(html).not.toMatch(/seed (system|format)/i);
   });
 });
