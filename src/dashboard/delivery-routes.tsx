@@ -2,10 +2,10 @@
 import { Hono } from "hono";
 import { idRegex } from "../core/ids";
 import { ProblemError } from "../core/problem";
+import { parseUtc } from "../core/utc-time";
 import { recover, redeliver, sendTestEvent } from "../services/redelivery";
 import { findSubscription } from "../services/subscriptions";
 import { body, type DashEnv, ownedSubscription, refusal, requireSession, seeOther } from "./context";
-import { parseUtc } from "../core/utc-time";
 import { field } from "./forms";
 import { detailPage } from "./pages";
 import { subscriptionUrl } from "./paths";

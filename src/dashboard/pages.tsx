@@ -4,10 +4,10 @@
  */
 import { idRegex } from "../core/ids";
 import type { FieldError } from "../core/problem";
+import { formatUtc } from "../core/utc-time";
 import type { SubscriptionRow } from "../db/schema";
 import { readSecret } from "../services/subscriptions";
 import { type Ctx, page, render, requireSession } from "./context";
-import { formatUtc } from "../core/utc-time";
 import type { SubscriptionFormValues } from "./forms";
 import { noticeFrom } from "./notices";
 import { BASE } from "./paths";

@@ -70,8 +70,6 @@ export async function issueSession(
   return { token: `${payload}.${await mac(secretsKey, "session", payload)}`, claims };
 }
 
-export const signSession = async (...args: Parameters<typeof issueSession>) => (await issueSession(...args)).token;
-
 /** The claims of a well-signed, unexpired token; null for anything else. */
 export async function verifySession(secretsKey: string, token: string | undefined, now = Date.now()): Promise<SessionClaims | null> {
   if (!token || token.length > 512) return null;

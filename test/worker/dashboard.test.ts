@@ -7,9 +7,9 @@ import { describe, expect, it } from "vitest";
 import { sameOrigin } from "../../src/core/same-origin";
 import {
   csrfToken,
+  issueSession,
   SESSION_COOKIE,
   sessionCookie,
-  signSession,
   verifyCsrf,
   verifySession,
 } from "../../src/dashboard/session";
@@ -41,6 +41,7 @@ async function signIn(key: string, name?: string) {
   return { token, cookie };
 }
 
+const signSession = async (...args: Parameters<typeof issueSession>) => (await issueSession(...args)).token;
 const csrfIn = (html: string) => html.match(/name="_csrf" value="([^"]+)"/)![1];
 const keyError = (html: string) => html.match(/<p class="field-error" id="key-error">([^<]*)<\/p>/)?.[1];
 const fromClient = (ip: string, init: ReturnType<typeof form>) => ({ ...init, headers: { ...init.headers, "cf-connecting-ip": ip } });
