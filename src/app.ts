@@ -9,7 +9,7 @@ import { deliveryRoutes } from "./api/deliveries";
 import { eventTypeRoutes } from "./api/event-types";
 import { eventRoutes } from "./api/events";
 import { listenRoutes } from "./api/listen";
-import { jsonOnly, limitBody, withConfig } from "./api/middleware";
+import { jsonOnly, limitBody, refuseCrossSite, withConfig } from "./api/middleware";
 import { subscriptionRoutes } from "./api/subscriptions";
 import { smartshapeRoutes } from "./api/smartshape";
 import { metricsRoutes, systemRoutes } from "./api/system";
@@ -23,10 +23,10 @@ export function createApp() {
 
   app.use("*", withConfig);
   app.route("/", systemRoutes);
-  app.use("/__metrics", requireAuth);
+  app.use("/__metrics", refuseCrossSite, requireAuth);
   app.route("/", metricsRoutes);
 
-  app.use("/v1/*", limitBody, requireAuth, jsonOnly);
+  app.use("/v1/*", refuseCrossSite, limitBody, requireAuth, jsonOnly);
   app.route("/", accountRoutes);
   app.route("/", eventTypeRoutes);
   app.route("/", subscriptionRoutes);
@@ -35,9 +35,9 @@ export function createApp() {
   app.route("/", listenRoutes);
 
   // The seed systems' faces: same auth, same body cap, their own body formats.
-  app.use("/api/*", limitBody, requireAuth);
-  app.use("/webhook", limitBody, requireAuth);
-  app.use("/webhook/*", limitBody, requireAuth);
+  app.use("/api/*", refuseCrossSite, limitBody, requireAuth);
+  app.use("/webhook", refuseCrossSite, limitBody, requireAuth);
+  app.use("/webhook/*", refuseCrossSite, limitBody, requireAuth);
   app.route("/", claraRoutes);
   app.route("/", smartshapeRoutes);
 

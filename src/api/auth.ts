@@ -13,21 +13,29 @@ import type { AppEnv, Principal } from "./context";
 
 const unauthorized = (detail: string) => new ProblemError("unauthorized", detail);
 
-export async function authenticate(env: Env, adminToken: string, header: string | undefined): Promise<Principal> {
+/**
+ * `adminToken` null: the operator token is no credential here (the dashboard), and is
+ * looked up like any other key, so nothing tells it apart from a wrong one.
+ */
+export async function authenticate(env: Env, adminToken: string | null, header: string | undefined): Promise<Principal> {
   const creds = parseAuthorization(header);
   if (creds.scheme === "none") {
     throw unauthorized("send Authorization: Bearer <api key> (or Basic <account name>:<api key>)");
   }
   if (creds.scheme === "malformed") throw unauthorized(creds.why);
   const token = creds.scheme === "bearer" ? creds.token : creds.password;
-  if (creds.scheme === "bearer" && (await timingSafeEqualStrings(token, adminToken))) return { kind: "operator" };
+  const operatorMayCall = creds.scheme === "bearer" && adminToken !== null;
+  if (operatorMayCall && (await timingSafeEqualStrings(token, adminToken))) return { kind: "operator" };
   const [row] = await database(env.DB)
     .select({ keyId: apiKeys.id, account: accounts })
     .from(apiKeys)
     .innerJoin(accounts, eq(accounts.id, apiKeys.accountId))
     .where(eq(apiKeys.keyHash, await hashApiKey(token)))
     .limit(1);
-  if (!row) throw unauthorized("the API key is not valid");
+  if (!row) {
+    // One answer whichever the token resembles: it never says which of the two exists.
+    throw unauthorized(operatorMayCall ? "the Bearer token is neither the operator token nor a valid API key" : "the API key is not valid");
+  }
   if (creds.scheme === "basic" && creds.user !== row.account.name) {
     throw unauthorized("the account name does not match the API key");
   }

@@ -39,7 +39,10 @@ export function onError(err: unknown, c: Context): Response {
     // The message only: never request bodies, headers or secrets.
     console.error(`${c.req.method} ${new URL(c.req.url).pathname} failed:`, err instanceof Error ? err.message : err);
   }
-  const headers: Record<string, string> =
-    body.status === 401 ? { "www-authenticate": 'Bearer realm="hookline", Basic realm="hookline"' } : {};
+  // Bearer only, on every face, the Clara face's Basic included: a Basic challenge makes
+  // browsers prompt for credentials and then send them with every request to this origin,
+  // another site's form posts too. Clients that use Basic (curl -u, the Clara scripts) send
+  // it up front and never need the challenge; every face accepts Bearer <api key> as well.
+  const headers: Record<string, string> = body.status === 401 ? { "www-authenticate": 'Bearer realm="hookline"' } : {};
   return problemResponse(body, headers);
 }

@@ -42,5 +42,9 @@ export function parseAuthorization(header: string | undefined): Credentials {
     if (colon < 0) return { scheme: "malformed", why: "Basic credentials need user:password" };
     return { scheme: "basic", user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
   }
-  return { scheme: "malformed", why: `unsupported authorization scheme "${scheme.slice(0, 20)}"` };
+  // Never quote the header: without a space, the "scheme" is the bare key itself.
+  return {
+    scheme: "malformed",
+    why: space < 0 ? "the Authorization header has no scheme: send Bearer <api key>" : "unsupported authorization scheme: use Bearer or Basic",
+  };
 }

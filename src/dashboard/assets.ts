@@ -31,7 +31,7 @@ button:hover,.btn:hover{background:var(--soft)}
 label{display:block;font-weight:600;margin:16px 0 4px}
 .hint{color:var(--muted);font-size:.9rem;margin:2px 0 6px;font-weight:400}
 .opt{color:var(--muted);font-weight:400}
-input[type=text],input[type=url],input[type=password],input[type=datetime-local],select{font:inherit;width:100%;max-width:40rem;min-height:44px;padding:6px 10px;border:1px solid #818b98;border-radius:6px;background:#fff;color:var(--fg)}
+input[type=text],input[type=url],input[type=password],select{font:inherit;width:100%;max-width:40rem;min-height:44px;padding:6px 10px;border:1px solid #818b98;border-radius:6px;background:#fff;color:var(--fg)}
 [aria-invalid=true]{border:2px solid var(--danger)}
 .field-error{color:var(--danger);font-weight:600;margin:4px 0}
 .box{border:1px solid var(--line);border-radius:8px;padding:12px 16px;margin:12px 0}

@@ -9,6 +9,8 @@ import type { FormBody } from "./forms";
 import type { PageContext } from "./views/layout";
 
 export interface DashboardSession {
+  /** The session's row in D1 (session-store.ts). */
+  id: string;
   account: AccountRow;
   keyId: string;
   token: string;

@@ -2,10 +2,11 @@
 import { Hono } from "hono";
 import { idRegex } from "../core/ids";
 import { ProblemError } from "../core/problem";
+import { parseUtc } from "../core/utc-time";
 import { recover, redeliver, sendTestEvent } from "../services/redelivery";
 import { findSubscription } from "../services/subscriptions";
 import { body, type DashEnv, ownedSubscription, refusal, requireSession, seeOther } from "./context";
-import { field, parseUtcLocal } from "./forms";
+import { field } from "./forms";
 import { detailPage } from "./pages";
 import { subscriptionUrl } from "./paths";
 import { ownedDelivery } from "./queries";
@@ -21,8 +22,10 @@ deliveryRoutes.post("/subscriptions/:id/test", async (c) => {
 deliveryRoutes.post("/subscriptions/:id/recover", async (c) => {
   const sub = await ownedSubscription(c);
   const raw = field(await body(c), "since");
-  const since = parseUtcLocal(raw);
-  if (since === null) return detailPage(c, sub, { since: raw, sinceError: "Enter a date and time (UTC).", status: 422 });
+  const since = parseUtc(raw);
+  if (since === null) {
+    return detailPage(c, sub, { since: raw, sinceError: "Enter a time in UTC as YYYY-MM-DD HH:MM:SS, e.g. 2026-11-30 08:47:56 UTC.", status: 422 });
+  }
   const now = Date.now();
   if (since >= now) return detailPage(c, sub, { since: raw, sinceError: "Pick a time in the past.", status: 422 });
   try {

@@ -111,13 +111,3 @@ export function errorsByField(errors: FieldError[], fields: readonly string[]) {
   }
   return { byField, general };
 }
-
-/** `2026-11-23T12:00` or `2026-11-23T12:00:30` as UTC, in ms; null if it is not one. */
-export function parseUtcLocal(raw: string): number | null {
-  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?$/.test(raw)) return null;
-  const ms = Date.parse(`${raw}Z`);
-  return Number.isFinite(ms) ? ms : null;
-}
-
-/** The value a datetime-local input shows for a time, in UTC, to the second. */
-export const utcLocal = (ms: number) => new Date(ms).toISOString().slice(0, 19);

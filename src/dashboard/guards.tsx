@@ -6,11 +6,12 @@ import type { ErrorHandler, MiddlewareHandler } from "hono";
 import { getCookie } from "hono/cookie";
 import { randomBytes, toBase64Url } from "../core/encoding";
 import { ProblemError } from "../core/problem";
+import { sameOrigin } from "../core/same-origin";
 import { body, type Ctx, type DashEnv, page, render } from "./context";
 import { signIn } from "./pages";
 import { BASE } from "./paths";
-import { sessionAccount } from "./queries";
-import { csrfToken, SESSION_COOKIE, sameOrigin, verifyCsrf, verifySession } from "./session";
+import { csrfToken, SESSION_COOKIE, verifyCsrf, verifySession } from "./session";
+import { sessionAccount } from "./session-store";
 import { ErrorPage } from "./views/confirm-and-error";
 
 const showError = (c: Ctx, title: string, detail: string, status: number) =>
@@ -42,14 +43,14 @@ export const securityHeaders: MiddlewareHandler<DashEnv> = async (c, next) => {
   h.set("referrer-policy", "same-origin");
 };
 
-/** The session, if the cookie holds a valid one whose API key still exists. */
+/** The session, if the cookie is well signed and its row and API key still exist. */
 export const loadSession: MiddlewareHandler<DashEnv> = async (c, next) => {
   const secretsKey = c.get("config").secretsKey;
   const token = getCookie(c, SESSION_COOKIE);
   const claims = await verifySession(secretsKey, token);
   if (claims && token) {
-    const account = await sessionAccount(c.env, claims.accountId, claims.keyId);
-    if (account) c.set("session", { account, keyId: claims.keyId, token, csrf: await csrfToken(secretsKey, token) });
+    const account = await sessionAccount(c.env, claims);
+    if (account) c.set("session", { id: claims.id, account, keyId: claims.keyId, token, csrf: await csrfToken(secretsKey, token) });
   }
   await next();
 };

@@ -4,10 +4,11 @@
  */
 import { idRegex } from "../core/ids";
 import type { FieldError } from "../core/problem";
+import { formatUtc } from "../core/utc-time";
 import type { SubscriptionRow } from "../db/schema";
 import { readSecret } from "../services/subscriptions";
 import { type Ctx, page, render, requireSession } from "./context";
-import { type SubscriptionFormValues, utcLocal } from "./forms";
+import type { SubscriptionFormValues } from "./forms";
 import { noticeFrom } from "./notices";
 import { BASE } from "./paths";
 import { capMessage, planUsage } from "./plan-usage";
@@ -93,7 +94,7 @@ export async function detailPage(
       test={test}
       notice={notice}
       error={opts.error}
-      since={opts.since ?? utcLocal(Date.now() - 24 * 3600 * 1000)}
+      since={opts.since ?? formatUtc(Date.now() - 24 * 3600 * 1000)}
       sinceError={opts.sinceError}
     />,
     opts.status ?? 200,

@@ -6,10 +6,7 @@ import { and, asc, desc, eq, getTableColumns, inArray, isNull, sql } from "drizz
 import { database } from "../db/client";
 import { afterCursor, newestFirst, toPage } from "../db/pagination";
 import {
-  type AccountRow,
   type AttemptRow,
-  accounts,
-  apiKeys,
   attempts,
   type DeliveryRow,
   deliveries,
@@ -22,17 +19,6 @@ import {
 export const DELIVERIES_PAGE = 20;
 export const DELIVERY_STATUSES = ["pending", "in_flight", "delivered", "failed", "skipped"] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
-
-/** The account behind a session, as long as the API key it signed in with still exists. */
-export async function sessionAccount(env: Env, accountId: string, keyId: string): Promise<AccountRow | null> {
-  const [row] = await database(env.DB)
-    .select({ account: accounts })
-    .from(apiKeys)
-    .innerJoin(accounts, eq(accounts.id, apiKeys.accountId))
-    .where(and(eq(apiKeys.id, keyId), eq(apiKeys.accountId, accountId)))
-    .limit(1);
-  return row?.account ?? null;
-}
 
 export type ListedSubscription = SubscriptionRow & { lastStatus: DeliveryStatus | null; lastAt: number | null };
 

@@ -1,10 +1,11 @@
 /**
  * Dashboard sessions: an API key is exchanged once for a signed, short-lived token
  * kept in an HttpOnly cookie (never the key). The token is
- *   <account id>.<key id>.<expiry, unix seconds>.<nonce>.<base64url HMAC-SHA256 of the rest>
+ *   <account id>.<key id>.<expiry, unix seconds>.<session id>.<base64url HMAC-SHA256 of the rest>
  * under a key derived from SECRETS_KEY with its own label; each state-changing form
  * carries a CSRF token, an HMAC of the session token under a second derived key.
- * Nothing is stored server-side: the key id lets a revoked API key end its sessions.
+ * The signature turns away forged cookies without a query; the session id names a D1 row
+ * (session-store.ts) that signing out or revoking the key deletes, so a copied cookie dies too.
  */
 import { hmacSha256, timingSafeEqualStrings } from "../core/crypto";
 import { fromBase64, randomBytes, toBase64Url, utf8 } from "../core/encoding";
@@ -41,6 +42,7 @@ const mac = async (secretsKey: string, purpose: keyof DerivedKeys, message: stri
   toBase64Url(await hmacSha256((await keys(secretsKey))[purpose], `dashboard-${purpose}:${secretsKey}`, utf8(message)));
 
 export interface SessionClaims {
+  id: string;
   accountId: string;
   keyId: string;
   /** Unix seconds. */
@@ -48,17 +50,24 @@ export interface SessionClaims {
 }
 
 const ID = /^[a-z]+_[0-9a-f-]{36}$/;
+const SESSION_ID = /^[\w-]{22}$/;
 
-export async function signSession(
+export interface IssuedSession {
+  token: string;
+  claims: SessionClaims;
+}
+
+/** A new session's signed token; the caller stores its row (session-store.ts) before handing it out. */
+export async function issueSession(
   secretsKey: string,
   accountId: string,
   keyId: string,
   now = Date.now(),
   ttlSeconds = SESSION_TTL_SECONDS,
-): Promise<string> {
-  const expiresAt = Math.floor(now / 1000) + ttlSeconds;
-  const payload = `${accountId}.${keyId}.${expiresAt}.${toBase64Url(randomBytes(12))}`;
-  return `${payload}.${await mac(secretsKey, "session", payload)}`;
+): Promise<IssuedSession> {
+  const claims = { id: toBase64Url(randomBytes(16)), accountId, keyId, expiresAt: Math.floor(now / 1000) + ttlSeconds };
+  const payload = `${accountId}.${keyId}.${claims.expiresAt}.${claims.id}`;
+  return { token: `${payload}.${await mac(secretsKey, "session", payload)}`, claims };
 }
 
 /** The claims of a well-signed, unexpired token; null for anything else. */
@@ -66,13 +75,13 @@ export async function verifySession(secretsKey: string, token: string | undefine
   if (!token || token.length > 512) return null;
   const parts = token.split(".");
   if (parts.length !== 5) return null;
-  const [accountId, keyId, exp, , signature] = parts;
+  const [accountId, keyId, exp, id, signature] = parts;
   const payload = parts.slice(0, 4).join(".");
   if (!(await timingSafeEqualStrings(signature, await mac(secretsKey, "session", payload)))) return null;
   const expiresAt = Number(exp);
   if (!Number.isSafeInteger(expiresAt) || expiresAt * 1000 <= now) return null;
-  if (!ID.test(accountId) || !ID.test(keyId)) return null;
-  return { accountId, keyId, expiresAt };
+  if (!ID.test(accountId) || !ID.test(keyId) || !SESSION_ID.test(id)) return null;
+  return { id, accountId, keyId, expiresAt };
 }
 
 /** The CSRF token of a session: every state-changing form posts it back as `_csrf`. */
@@ -95,14 +104,3 @@ export function sessionCookie(token: string, requestUrl: string, maxAge = SESSIO
 }
 
 export const clearedSessionCookie = (requestUrl: string) => sessionCookie("", requestUrl, 0);
-
-/**
- * A cross-site form post is refused before anything else: when the browser says where
- * the request comes from (Origin, Sec-Fetch-Site), it must be this origin.
- */
-export function sameOrigin(requestUrl: string, headers: Headers): boolean {
-  const origin = headers.get("origin");
-  if (origin !== null && origin !== new URL(requestUrl).origin) return false;
-  const site = headers.get("sec-fetch-site");
-  return site === null || site === "same-origin" || site === "none";
-}

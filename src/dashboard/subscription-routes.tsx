@@ -90,7 +90,7 @@ subscriptionRoutes.post("/subscriptions/:id/rotate-secret", async (c) => {
   const sub = await ownedSubscription(c);
   const asked = confirmFirst(c, await body(c), {
     title: "Rotate the signing secret?",
-    message: `A new secret replaces the current one of ${sub.url}. Standard subscriptions keep signing with the old one too for 24 hours; the seed formats switch at once.`,
+    message: `A new secret replaces the current one of ${sub.url}. Standard subscriptions keep signing with the old one too for 24 hours; the compatibility formats switch at once.`,
     button: "Rotate secret",
   });
   if (asked) return asked;

@@ -160,6 +160,30 @@ export const attempts = sqliteTable(
   (t) => [index("attempts_delivery").on(t.deliveryId, t.number)],
 );
 
+/**
+ * A dashboard session: its signed cookie names the row, signing out deletes it, and so does
+ * revoking the API key it signed in with (the cascade).
+ */
+export const dashboardSessions = sqliteTable(
+  "dashboard_sessions",
+  {
+    id: text("id").primaryKey(),
+    keyId: text("key_id")
+      .notNull()
+      .references(() => apiKeys.id, { onDelete: "cascade" }),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+  },
+  (t) => [index("dashboard_sessions_key").on(t.keyId)],
+);
+
+/** Dashboard sign-ins counted per bucket (a hashed key prefix or client) in a fixed window. */
+export const signInAttempts = sqliteTable("sign_in_attempts", {
+  bucket: text("bucket").primaryKey(),
+  count: integer("count").notNull(),
+  windowStart: integer("window_start").notNull(),
+});
+
 export type AccountRow = typeof accounts.$inferSelect;
 export type SubscriptionRow = typeof subscriptions.$inferSelect;
 export type EventTypeRow = typeof eventTypes.$inferSelect;

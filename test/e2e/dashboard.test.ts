@@ -274,8 +274,12 @@ describe("the dashboard in a real browser", () => {
     await page.locator(`#delivery-${deliveryId} summary`).click();
     expect(await page.locator(`#delivery-${deliveryId} .attempts li`).count()).toBe(5);
 
+    // The field shows its time as every other time on the page, not in the browser's locale.
+    const since = page.getByLabel("Failed or skipped since (UTC)");
+    expect(await since.inputValue()).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/);
     // Every failed or skipped delivery since an hour ago: one failed, one skipped.
-    await page.getByLabel("Failed or skipped since (UTC)").fill(new Date(Date.now() - 3600_000).toISOString().slice(0, 19));
+    const hourAgo = new Date(Date.now() - 3600_000).toISOString().replace("T", " ").slice(0, 19);
+    await since.fill(`${hourAgo} UTC`);
     await page.getByRole("button", { name: "Redeliver them all" }).click();
     await page.getByText("2 failed or skipped deliveries queued again.").waitFor();
     await until("both recovered", async () => {
@@ -394,8 +398,16 @@ describe("the dashboard in a real browser", () => {
     expect(noSession.status).toBe(401);
     expect((await subscription()).active).toBe(true);
 
+    // A copy of the cookie, taken before signing out, is worth nothing after.
+    const [copied] = await context.cookies(`${service.url}/dashboard`);
     await page.getByRole("button", { name: "Sign out" }).click();
     await page.getByText("You are signed out.").waitFor();
+    const replayed = await fetch(`${service.url}/dashboard/subscriptions/${subId}`, {
+      headers: { cookie: `${copied.name}=${copied.value}` },
+      redirect: "manual",
+    });
+    expect(replayed.status).toBe(401);
+    expect(await replayed.text()).toContain('action="/dashboard/login"');
     await shot("16-signed-out");
     expect(await context.cookies(`${service.url}/dashboard`)).toEqual([]);
     await page.goto(`${service.url}/dashboard/subscriptions/${subId}`);
@@ -404,5 +416,20 @@ describe("the dashboard in a real browser", () => {
     expect(after.status()).toBe(401);
     expect((await subscription()).active).toBe(true);
     expect(pageErrors).toEqual([]);
+  });
+
+  it("refuses a form another site posts to the API, as Chromium sends it", async () => {
+    // A page of no origin of ours (about:blank with this content): Chromium marks its post
+    // Origin: null and Sec-Fetch-Site: cross-site.
+    const other = await context.newPage();
+    await other.setContent(
+      `<form method="post" action="${service.url}/api/webhooks"><input name="url" value="https://evil.example/hook"><input name="statuses[]" value="ok"><input name="jobTypes[]" value="export"><button>go</button></form>`,
+    );
+    const [res] = await Promise.all([other.waitForResponse(`${service.url}/api/webhooks`), other.getByRole("button", { name: "go" }).click()]);
+    expect(res.status()).toBe(403);
+    expect(res.headers()["www-authenticate"]).toBeUndefined();
+    expect((await res.json()).detail).toMatch(/another site/);
+    await other.close();
+    expect((await service.api("GET", "/api/webhooks", { basic: [account.name, account.key] })).json).toEqual([]);
   });
 });

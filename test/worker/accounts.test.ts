@@ -4,8 +4,8 @@ import { ADMIN, call, createAccount, expectProblem, MISSING_ACCOUNT_ID } from ".
 
 const expect401 = (res: Awaited<ReturnType<typeof call>>) => {
   const p = expectProblem(res, 401);
-  expect(res.headers.get("www-authenticate")).toMatch(/Bearer/);
-  expect(res.headers.get("www-authenticate")).toMatch(/Basic/);
+  // Bearer only: a Basic challenge would make browsers prompt for, and cache, credentials.
+  expect(res.headers.get("www-authenticate")).toBe('Bearer realm="hookline"');
   return p;
 };
 
@@ -175,6 +175,35 @@ describe("credentials", () => {
     const res = await call("GET", "/v1/account", { token: "hl_secret-looking-value-123" });
     expect401(res);
     expect(res.text).not.toContain("hl_secret-looking-value-123");
+  });
+
+  it("does not echo a key sent without its scheme, not even its start", async () => {
+    const { key } = await createAccount();
+    for (const header of [key, `${key} trailing`, `Token ${key}`, "hl_Secret-Looking-Value-123"]) {
+      const res = await call("GET", "/v1/account", { token: null, headers: { authorization: header } });
+      const p = expect401(res);
+      expect(p.detail).toMatch(/Bearer/);
+      for (const secret of [key, "hl_Secret-Looking-Value-123"]) {
+        expect(res.text.toLowerCase(), header).not.toContain(secret.slice(0, 6).toLowerCase());
+      }
+    }
+  });
+
+  it("a wrong token on an operator route is neither the operator token nor an API key, whichever it resembles", async () => {
+    const { key } = await createAccount();
+    const details = [];
+    for (const wrong of [`${ADMIN}-2`, key.slice(0, -2) + "xx", "something-else"]) {
+      for (const [method, path, body] of [
+        ["POST", "/v1/accounts", { name: "never-made" }],
+        ["POST", "/v1/event-types", { name: "never.made" }],
+        ["GET", "/v1/events", undefined],
+      ] as const) {
+        const p = expect401(await call(method, path, { token: wrong, body }));
+        expect(p.detail).toBe("the Bearer token is neither the operator token nor a valid API key");
+        details.push(p.detail);
+      }
+    }
+    expect(new Set(details).size).toBe(1);
   });
 
   it("the operator on an account route is 403, an account on an operator route is 403", async () => {

@@ -4,12 +4,12 @@
  */
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { sameOrigin } from "../../src/core/same-origin";
 import {
   csrfToken,
-  sameOrigin,
+  issueSession,
   SESSION_COOKIE,
   sessionCookie,
-  signSession,
   verifyCsrf,
   verifySession,
 } from "../../src/dashboard/session";
@@ -41,7 +41,11 @@ async function signIn(key: string, name?: string) {
   return { token, cookie };
 }
 
+const signSession = async (...args: Parameters<typeof issueSession>) => (await issueSession(...args)).token;
 const csrfIn = (html: string) => html.match(/name="_csrf" value="([^"]+)"/)![1];
+const keyError = (html: string) => html.match(/<p class="field-error" id="key-error">([^<]*)<\/p>/)?.[1];
+const fromClient = (ip: string, init: ReturnType<typeof form>) => ({ ...init, headers: { ...init.headers, "cf-connecting-ip": ip } });
+const UTC_TIME = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/;
 
 describe("session tokens", () => {
   it("verifies its own tokens and refuses tampered, expired or foreign ones", async () => {
@@ -100,9 +104,11 @@ describe("dashboard routes", () => {
     expect(wrong.status).toBe(401);
     expect(wrong.text).toContain("The API key is not valid");
     expect((await page("/dashboard/login", form({ name: "someone-else", key }))).status).toBe(401);
+    // The operator token is just another wrong key here: the page never confirms it.
     const operator = await page("/dashboard/login", form({ key: ADMIN }));
     expect(operator.status).toBe(401);
-    expect(operator.text).toContain("operator token");
+    expect(operator.text).not.toMatch(/operator/i);
+    expect(keyError(operator.text)).toBe(keyError(wrong.text));
 
     const { token, cookie } = await signIn(key, name);
     expect(cookie).toMatch(/HttpOnly/);
@@ -218,5 +224,96 @@ describe("dashboard routes", () => {
     const missing = await page("/dashboard/nothing-here", { cookie: token });
     expect(missing.status).toBe(404);
     expect(missing.headers.get("content-type")).toContain("text/html");
+  });
+
+  it("signing out ends the session on the server: a copied cookie stops working", async () => {
+    const { id, key } = await createAccount();
+    const here = await signIn(key);
+    const elsewhere = await signIn(key);
+    const csrf = csrfIn((await page("/dashboard", { cookie: here.token })).text);
+    const out = await page("/dashboard/logout", { ...form({ _csrf: csrf }), cookie: here.token });
+    expect(out.status).toBe(303);
+    expect(out.headers.get("set-cookie")).toContain("Max-Age=0");
+
+    const copied = await page("/dashboard", { cookie: here.token });
+    expect(copied.text).not.toContain("Sign out");
+    expect(copied.text).toContain('action="/dashboard/login"');
+    expect((await page("/dashboard/subscriptions/new", { cookie: here.token })).status).toBe(401);
+    const post = await page("/dashboard/subscriptions", { ...form({ _csrf: csrf, url: "https://example.com/x" }), cookie: here.token });
+    expect(post.status).toBe(401);
+    // The session signed in from another browser goes on.
+    expect((await page("/dashboard", { cookie: elsewhere.token })).text).toContain("Sign out");
+
+    // A well-signed token the server never issued is no session either.
+    const keys = (await call("GET", `/v1/accounts/${id}/keys`)).json.data;
+    const minted = await signSession(KEY, id, keys[0].id);
+    expect((await page("/dashboard", { cookie: minted })).text).not.toContain("Sign out");
+  });
+
+  it("throttles failed sign-ins per key prefix and per client, answering 429 with Retry-After", async () => {
+    const target = await createAccount();
+    // Ten wrong keys sharing the real key's prefix, from ten clients: then even the right key waits.
+    for (let i = 0; i < 10; i++) {
+      const res = await page("/dashboard/login", fromClient(`198.51.100.${i}`, form({ key: `${target.key.slice(0, 10)}wrong${i}` })));
+      expect(res.status).toBe(401);
+    }
+    const held = await page("/dashboard/login", fromClient("198.51.100.50", form({ key: target.key })));
+    expect(held.status).toBe(429);
+    const wait = Number(held.headers.get("retry-after"));
+    expect(wait).toBeGreaterThan(0);
+    expect(wait).toBeLessThanOrEqual(15 * 60);
+    expect(keyError(held.text)).toMatch(/Too many failed sign-ins/);
+    expect(held.headers.get("set-cookie")).toBeNull();
+
+    // Signing in successfully costs nothing: eleven in a row from one client.
+    const other = await createAccount();
+    for (let i = 0; i < 11; i++) {
+      expect((await page("/dashboard/login", fromClient("198.51.100.60", form({ key: other.key })))).status).toBe(303);
+    }
+
+    // Thirty failures from one client, each with another prefix: that client waits, another does not.
+    for (let i = 0; i < 30; i++) {
+      const res = await page("/dashboard/login", fromClient("203.0.113.7", form({ key: `hl_${crypto.randomUUID()}` })));
+      expect(res.status).toBe(401);
+    }
+    const client = await page("/dashboard/login", fromClient("203.0.113.7", form({ key: other.key })));
+    expect(client.status).toBe(429);
+    expect(Number(client.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect((await page("/dashboard/login", fromClient("203.0.113.8", form({ key: other.key })))).status).toBe(303);
+  });
+
+  it("shows every time as ISO 8601 UTC, and the recover field is text the server parses", async () => {
+    const { key } = await createAccount();
+    const sub = await createSubscription(key);
+    const { token } = await signIn(key);
+    const html = (await page(`/dashboard/subscriptions/${sub.id}`, { cookie: token })).text;
+    const times = [...html.matchAll(/<time[^>]*>([^<]*)<\/time>/g)].map((m) => m[1]);
+    expect(times.length).toBeGreaterThan(0);
+    for (const t of times) expect(t).toMatch(UTC_TIME);
+    const input = html.match(/<input[^>]*id="f-since"[^>]*>/)![0];
+    expect(input).toContain('type="text"');
+    const since = input.match(/value="([^"]*)"/)![1];
+    expect(since).toMatch(UTC_TIME);
+
+    const csrf = csrfIn(html);
+    const recover = (value: string) => page(`/dashboard/subscriptions/${sub.id}/recover`, { ...form({ _csrf: csrf, since: value }), cookie: token });
+    const ok = await recover(since);
+    expect(ok.status, ok.text).toBe(303);
+    expect(ok.headers.get("location")).toContain("notice=recovered");
+    const us = await recover("11/30/2026, 08:47:56 AM");
+    expect(us.status).toBe(422);
+    expect(us.text).toContain('id="since-error"');
+    expect(us.text).toMatch(/UTC/);
+    expect(us.text).toContain('value="11/30/2026, 08:47:56 AM"');
+  });
+
+  it("speaks of compatibility formats, not of seed systems", async () => {
+    const { key } = await createAccount();
+    const sub = await createSubscription(key);
+    const { token } = await signIn(key);
+    const form = (await page("/dashboard/subscriptions/new", { cookie: token })).text;
+    expect(form).toContain("compatibility format");
+    const detail = (await page(`/dashboard/subscriptions/${sub.id}`, { cookie: token })).text;
+    for (const html of [form, detail]) expect(html).not.toMatch(/seed (system|format)/i);
   });
 });

@@ -60,11 +60,14 @@ export function DeliveryLog(props: {
             <Csrf token={csrf} />
             <div class="wide">
               <label for="f-since">Failed or skipped since (UTC)</label>
+              {/* Text, not datetime-local: a browser shows that in its locale's format, the server parses this one. */}
               <input
                 id="f-since"
                 name="since"
-                type="datetime-local"
-                step={1}
+                type="text"
+                autocomplete="off"
+                spellcheck={false}
+                placeholder="2026-11-30 08:47:56 UTC"
                 value={props.since}
                 required
                 aria-invalid={props.sinceError ? "true" : undefined}

@@ -1,15 +1,9 @@
 /** Small pieces every page uses: times, badges, the CSRF field, notices and field errors. */
 import type { Child } from "hono/jsx";
-
-const pad = (n: number) => String(n).padStart(2, "0");
-
-export function formatTime(ms: number): string {
-  const d = new Date(ms);
-  return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} UTC`;
-}
+import { formatUtc } from "../../core/utc-time";
 
 export const Time = ({ ms }: { ms: number | null }) =>
-  ms === null ? <span class="muted">—</span> : <time datetime={new Date(ms).toISOString()}>{formatTime(ms)}</time>;
+  ms === null ? <span class="muted">—</span> : <time datetime={new Date(ms).toISOString()}>{formatUtc(ms)}</time>;
 
 export const Csrf = ({ token }: { token?: string }) => <input type="hidden" name="_csrf" value={token ?? ""} />;
 

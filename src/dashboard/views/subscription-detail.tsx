@@ -100,7 +100,7 @@ export function DetailPage(
         <form
           method="post"
           action={`${base}/rotate-secret`}
-          data-confirm="Rotate the signing secret? Standard subscriptions keep signing with the old one too for 24 hours; the seed formats switch at once."
+          data-confirm="Rotate the signing secret? Standard subscriptions keep signing with the old one too for 24 hours; the compatibility formats switch at once."
         >
           <Csrf token={csrf} />
           <input type="hidden" name="confirmed" value="" />

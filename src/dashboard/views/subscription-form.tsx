@@ -83,7 +83,7 @@ export function SubscriptionFormPage(
 
         <label for="f-format">Format</label>
         <p class="hint" id="format-hint">
-          How each delivery is shaped and signed. Standard Webhooks unless your receiver expects a seed system's format.
+          How each delivery is shaped and signed. Standard Webhooks, unless your receiver expects one of the compatibility formats (clarife, Clara.io, SmartShape).
         </p>
         <select id="f-format" name="format" aria-invalid={invalid("format")} aria-describedby={describedBy("format-hint", err("format"))}>
           {Object.entries(formatLabels).map(([value, label]) => (
