@@ -7,6 +7,7 @@ import { generateApiKey } from "../core/keys";
 import { notFound, ProblemError } from "../core/problem";
 import { database, isUniqueViolation } from "../db/client";
 import { type AccountRow, accounts, apiKeys } from "../db/schema";
+import { revokeListenKey } from "../services/listen";
 import { type AppContext, createRouter, requireAccount, requireOperator } from "./context";
 import { errorResponses, iso, json, jsonBody, PlanName, Timestamp, security } from "./schemas";
 
@@ -226,6 +227,7 @@ export const accountRoutes = createRouter()
         .where(and(eq(apiKeys.id, key_id), eq(apiKeys.accountId, account.id)))
         .returning({ id: apiKeys.id });
       if (deleted.length === 0) throw notFound("API key");
+      await revokeListenKey(c.env, account.id, key_id);
       return c.body(null, 204);
     },
   );
