@@ -1,8 +1,9 @@
 /// <reference types="node" />
 /**
  * A listen socket's lease against the real service (a short LISTEN_LEASE_SECONDS): revoking
- * the key stops a connected `webhook listen` within seconds and its session with it; a socket
- * that sends no heartbeat loses the lease while the CLI's heartbeats keep its own session.
+ * the key (or deleting the account) stops a connected `webhook listen` within seconds and its
+ * session with it; a socket that sends no heartbeat loses the lease while the CLI's
+ * heartbeats keep its own session.
  */
 import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from "node:child_process";
 import { join } from "node:path";
@@ -89,6 +90,17 @@ describe("listen leases, end to end", () => {
     expect(await listenUrls(user.otherKey)).toEqual([]);
     expect((await emit(user.id, "attribute_updated")).deliveries).toBe(0);
     expect(listener.out.stdout).toBe("");
+  });
+
+  it("deleting the account stops its connected `webhook listen` with the reason", async () => {
+    const user = await newAccount("deleted-listener");
+    const listener = listen(user.key, "attribute_updated");
+    await until("the listener to connect", () => /connected: waiting for deliveries/.test(listener.out.stderr));
+    expect((await service.api("DELETE", `/v1/accounts/${user.id}`)).status).toBe(204);
+    await until("the listener to stop", () => listener.out.code !== undefined);
+    expect(listener.out.code).toBe(1);
+    expect(listener.out.stderr).toMatch(/error: the service closed lsn_\S+: the account was deleted/);
+    expect((await service.api("GET", `/v1/accounts/${user.id}`)).status).toBe(404);
   });
 
   it("a socket that sends no heartbeat loses its lease (4000, session deleted); the CLI's heartbeats keep its own", async () => {
