@@ -161,9 +161,11 @@ export class ListenSession extends DurableObject<Env> {
 
   /** An API key was revoked: the session goes if that key opened it, else only the sockets that came with it. */
   async revokeKey(keyId: string): Promise<void> {
-    if ((await this.ctx.storage.get<string>("key")) === keyId) {
-      return this.close(LISTEN_CLOSE.revoked, "the API key that opened this session was revoked");
-    }
+    const opener = await this.ctx.storage.get<string>("key");
+    if (opener === keyId) return this.close(LISTEN_CLOSE.revoked, "the API key that opened this session was revoked");
+    // Opened before sessions recorded their key: it may be this one. The CLI reconnects with
+    // its key, and opens a new session if that key is still valid.
+    if (opener === undefined && (await this.ctx.storage.get<string>("session"))) return this.close(1000, "session closed: reconnect");
     let closed = false;
     for (const ws of this.ctx.getWebSockets()) {
       if ((ws.deserializeAttachment() as SocketState | null)?.keyId !== keyId) continue;

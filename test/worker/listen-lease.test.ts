@@ -74,6 +74,20 @@ describe("revoking a key", () => {
   });
 });
 
+describe("revoking a key, sessions opened before they recorded their key", () => {
+  it("closes them with a code the CLI reconnects after (a still valid key opens a new session)", async () => {
+    const { id: accountId, key } = await createAccount();
+    const spare = await call("POST", `/v1/accounts/${accountId}/keys`, { token: key });
+    const session = await open(key);
+    const { state } = await connect(session, key);
+    await runInDurableObject(stubOf(session), (_i, s) => s.storage.delete("key"));
+    expect((await call("DELETE", `/v1/accounts/${accountId}/keys/${spare.json.id}`, { token: key })).status).toBe(204);
+    expect(await waitFor("the socket to close", async () => state.closed)).toEqual({ code: 1000, reason: "session closed: reconnect" });
+    expect(await listenSubs(key)).toEqual([]);
+    expect((await call("POST", "/v1/listen", { token: key, body: { event_types: ["attribute_updated"] } })).status).toBe(201);
+  });
+});
+
 describe("the lease", () => {
   it("a socket that never sends a heartbeat loses it: closed with 4000, and the session with it", async () => {
     const { key } = await createAccount();
