@@ -28,16 +28,17 @@ export const DELETION_BUDGET: DeletionBudget = { rows: 1_000, rounds: 150 };
  */
 export async function deleteAccount(env: Env, accountId: string, budget = DELETION_BUDGET): Promise<{ complete: boolean }> {
   const db = database(env.DB);
+  // First the account can no longer call (nor open or reconnect a listen session)...
   const [sessions, subs] = await db.batch([
     db.select({ id: listenSessions.id }).from(listenSessions).where(eq(listenSessions.accountId, accountId)),
     db.select({ id: subscriptions.id }).from(subscriptions).where(eq(subscriptions.accountId, accountId)),
-  ]);
-  // The sockets close first, with the reason; a session whose object cannot be reached now
-  // finds its key gone at its next alarm.
-  await settle("listen session", sessions.map((s) => listenSessionOf(env, s.id).close(LISTEN_CLOSE.revoked, "the account was deleted")));
-  // Then the account can no longer call, and nothing is claimed for it any more.
-  await db.batch([
     db.delete(apiKeys).where(eq(apiKeys.accountId, accountId)),
+  ]);
+  // ...its sockets close, with the reason (a session whose object cannot be reached now finds
+  // its key gone at its next alarm)...
+  await settle("listen session", sessions.map((s) => listenSessionOf(env, s.id).close(LISTEN_CLOSE.revoked, "the account was deleted")));
+  // ...and nothing is claimed for it any more.
+  await db.batch([
     db.delete(listenSessions).where(eq(listenSessions.accountId, accountId)),
     db.delete(subscriptions).where(eq(subscriptions.accountId, accountId)),
   ]);
