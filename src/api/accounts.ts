@@ -4,11 +4,14 @@ import { and, desc, eq } from "drizzle-orm";
 import { DEFAULT_PLAN, plans } from "../config";
 import { idRegex, newId } from "../core/ids";
 import { generateApiKey } from "../core/keys";
-import { notFound, ProblemError } from "../core/problem";
+import { notFound, ProblemError, problemBody } from "../core/problem";
 import { database, isUniqueViolation } from "../db/client";
 import { type AccountRow, accounts, apiKeys } from "../db/schema";
+import { deleteAccount } from "../services/accounts";
+import { revokeListenKey } from "../services/listen";
 import { type AppContext, createRouter, requireAccount, requireOperator } from "./context";
-import { errorResponses, iso, json, jsonBody, PlanName, Timestamp, security } from "./schemas";
+import { problemResponse } from "./errors";
+import { errorResponses, iso, json, jsonBody, PlanName, Problem, Timestamp, security } from "./schemas";
 
 const ACCOUNT_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 
@@ -173,6 +176,34 @@ export const accountRoutes = createRouter()
   )
   .openapi(
     createRoute({
+      method: "delete",
+      path: "/v1/accounts/{id}",
+      tags,
+      security,
+      summary: "Delete an account and everything of it (operator): keys, listen sessions, subscriptions, events, log",
+      request: { params: AccountParam },
+      responses: {
+        204: { description: "Deleted" },
+        503: {
+          content: { "application/problem+json": { schema: Problem } },
+          description: "A log too large for one call: part of it is deleted, and nothing is delivered any more; call again",
+        },
+        ...errorResponses,
+      },
+    }),
+    async (c) => {
+      requireOperator(c);
+      const account = await visibleAccount(c, c.req.valid("param").id);
+      const { complete } = await deleteAccount(c.env, account.id);
+      if (!complete) {
+        const detail = `${account.id}'s keys, subscriptions and listen sessions are deleted, but its log is larger than one call deletes: send DELETE again to go on`;
+        return problemResponse(problemBody("unavailable", detail), { "retry-after": "0" });
+      }
+      return c.body(null, 204);
+    },
+  )
+  .openapi(
+    createRoute({
       method: "get",
       path: "/v1/accounts/{id}/keys",
       tags,
@@ -214,7 +245,7 @@ export const accountRoutes = createRouter()
       path: "/v1/accounts/{id}/keys/{key_id}",
       tags,
       security,
-      summary: "Revoke an API key",
+      summary: "Revoke an API key (the listen sessions it opened close at once)",
       request: { params: KeyParam },
       responses: { 204: { description: "Revoked" }, ...errorResponses },
     }),
@@ -226,6 +257,7 @@ export const accountRoutes = createRouter()
         .where(and(eq(apiKeys.id, key_id), eq(apiKeys.accountId, account.id)))
         .returning({ id: apiKeys.id });
       if (deleted.length === 0) throw notFound("API key");
+      await revokeListenKey(c.env, account.id, key_id);
       return c.body(null, 204);
     },
   );

@@ -6,7 +6,7 @@ import { PATTERN_REGEX } from "../core/matching";
 import { notFound, ProblemError } from "../core/problem";
 import { database } from "../db/client";
 import { listenSessions } from "../db/schema";
-import { listenSessionOf } from "../delivery/listen";
+import { LISTEN_KEY_HEADER, listenSessionOf } from "../delivery/listen";
 import { openListenSession } from "../services/listen";
 import { type AppContext, createRouter, requireAccount } from "./context";
 import { errorResponses, FormatName, iso, json, jsonBody, security, Timestamp } from "./schemas";
@@ -45,6 +45,13 @@ async function ownedSession(c: AppContext, id: string) {
   return row;
 }
 
+/** The API key the account called with: revoking it closes what it opened. */
+function callerKeyId(c: AppContext): string {
+  requireAccount(c); // the operator has no key, and no listen session
+  const principal = c.get("principal");
+  return principal.kind === "account" ? principal.keyId : "";
+}
+
 export const listenRoutes = createRouter();
 
 listenRoutes
@@ -61,7 +68,7 @@ listenRoutes
     async (c) => {
       const body = c.req.valid("json");
       const config = c.get("config");
-      const session = await openListenSession(c.env, config, requireAccount(c), {
+      const session = await openListenSession(c.env, config, requireAccount(c), callerKeyId(c), {
         eventTypes: body.event_types,
         format: body.format,
         subjects: body.subjects ?? null,
@@ -99,7 +106,10 @@ listenRoutes
     if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
       throw new ProblemError("bad_request", "connect with a WebSocket (Upgrade: websocket)");
     }
-    return listenSessionOf(c.env, session.id).fetch(c.req.raw);
+    // The object closes the socket if this key is revoked: it is told which key (never by the client).
+    const upgrade = new Request(c.req.raw);
+    upgrade.headers.set(LISTEN_KEY_HEADER, callerKeyId(c));
+    return listenSessionOf(c.env, session.id).fetch(upgrade);
   });
 
 listenRoutes.openAPIRegistry.registerPath({

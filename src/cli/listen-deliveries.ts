@@ -38,6 +38,18 @@ export function parseDelivery(text: string): DeliveryMessage | null {
   return message;
 }
 
+/** The service's word that it is closing the socket, and why (sent just before the close frame). */
+export function parseClose(text: string): { code: number; reason: string } | null {
+  let message: { type?: unknown; code?: unknown; reason?: unknown };
+  try {
+    message = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (message?.type !== "close" || typeof message.code !== "number") return null;
+  return { code: message.code, reason: typeof message.reason === "string" ? message.reason : `code ${message.code}` };
+}
+
 /** The payload as one line: the body is compact JSON already; anything with a line break is re-serialized. */
 export function payloadLine(body: string): string {
   if (!/[\r\n\u2028\u2029]/.test(body)) return body;

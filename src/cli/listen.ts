@@ -5,16 +5,19 @@
  * to listen-deliveries.ts, which prints it or forwards it and acknowledges with the answer.
  * Notices go to stderr only, so stdout can feed jq.
  *
- * It pings every 15 s (less when the session's lease is shorter), reconnects when the
- * socket drops (opening a new session if the old one has expired meanwhile), and on
+ * It sends a heartbeat every 15 s (a quarter of the session's lease when that is shorter):
+ * the service closes a socket it has not heard from for a lease. It reconnects when the
+ * socket drops (opening a new session if the old one has expired meanwhile), stops when
+ * the service closes the session for good (its key revoked), and on
  * Ctrl-C, SIGTERM, SIGHUP or a closed stdout deletes the session (DELETE /v1/listen/{id}),
  * which deletes its subscriptions. If the CLI dies without that, the service deletes them
  * once the session's lease runs out.
  */
 import WebSocket from "ws";
+import { HEARTBEAT, LISTEN_CLOSE } from "../core/listen-lease";
 import type { Api } from "./api";
 import { requireKey } from "./config";
-import { forwardDelivery, parseDelivery, printDelivery } from "./listen-deliveries";
+import { forwardDelivery, parseClose, parseDelivery, printDelivery } from "./listen-deliveries";
 import {
   announceSession,
   closeListenSession,
@@ -63,14 +66,24 @@ export function listen(api: Api, options: ListenOptions): Promise<number> {
 
   const onMessage = (ws: WebSocket, data: WebSocket.RawData) => {
     const text = data.toString();
-    if (text === "pong") {
+    if (text === HEARTBEAT.response) {
       lastPong = Date.now();
       return;
     }
+    const closing = parseClose(text);
+    if (closing) return onServerClose(ws, closing.code, closing.reason);
     const delivery = parseDelivery(text);
     if (!delivery) return;
     if (forwardTo) void forwardDelivery(ws, delivery, forwardTo, color, say);
     else if (!stopping) printDelivery(ws, delivery);
+  };
+
+  /** The service closes the socket and says why; a revoked key ends the command (its session is gone already). */
+  const onServerClose = (ws: WebSocket, code: number, why: string) => {
+    if (code !== LISTEN_CLOSE.revoked || stopping || socket !== ws) return;
+    const id = session?.id ?? "the session";
+    session = null;
+    fatal(new CliError(`the service closed ${id}: ${why}`));
   };
 
   const scheduleReconnect = () => {
@@ -168,7 +181,7 @@ export function listen(api: Api, options: ListenOptions): Promise<number> {
           ws.terminate();
           return;
         }
-        ws.send("ping");
+        ws.send(HEARTBEAT.request);
       }, every);
     });
 
@@ -184,6 +197,7 @@ export function listen(api: Api, options: ListenOptions): Promise<number> {
       if (socket === ws) clearInterval(pingTimer);
       if (stopping || handshakeRefused || socket !== ws) return;
       const why = reason.toString() || `code ${code}`;
+      if (code === LISTEN_CLOSE.revoked) return onServerClose(ws, code, why);
       if (everConnected) say(`connection closed (${why}); reconnecting`);
       scheduleReconnect();
     });

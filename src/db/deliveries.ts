@@ -120,7 +120,9 @@ export function recordStatements(env: Env, results: Recorded[], now: number) {
         response_headers, response_body)
       SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7,
         value ->> 8, value ->> 9
-      FROM json_each(${JSON.stringify(attemptRows)})`),
+      FROM json_each(${JSON.stringify(attemptRows)})
+      -- A delivery deleted while it was being sent (its account deleted) leaves no orphan attempt.
+      WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.id = value ->> 1)`),
     sqlRun(env.DB, sql`
       UPDATE deliveries SET status = j.value ->> 1, next_attempt_at = j.value ->> 2, lease_until = NULL,
         attempts_count = attempts_count + 1, updated_at = ${now}

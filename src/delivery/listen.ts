@@ -2,14 +2,27 @@
  * One Durable Object per `webhook listen` session. It holds the CLI's WebSocket (with
  * the hibernation API: an idle session costs nothing), hands each delivery of the
  * session's subscriptions to the CLI and answers with the CLI's acknowledgement, so
- * the engine records it as the answer of any endpoint. When no CLI has been connected
- * for LISTEN_LEASE_SECONDS, it deletes the session's subscriptions.
+ * the engine records it as the answer of any endpoint. A socket keeps the session's
+ * lease only while it is heard from (heartbeats, acknowledgements) and while the API key
+ * it came with exists; when no socket has kept it for LISTEN_LEASE_SECONDS, or the key
+ * that opened the session is revoked, it deletes the session's subscriptions.
  */
 import { DurableObject } from "cloudflare:workers";
 import { and, eq, inArray } from "drizzle-orm";
 import { loadConfig } from "../config";
+import { HEARTBEAT, LISTEN_CLOSE, leaseVerdict } from "../core/listen-lease";
 import { database } from "../db/client";
-import { deliveries, listenSessions, subscriptions } from "../db/schema";
+import { apiKeys, deliveries, listenSessions, subscriptions } from "../db/schema";
+
+/** Set by the API's connect route (never taken from the client): the key the socket came with. */
+export const LISTEN_KEY_HEADER = "x-hookline-listen-key-id";
+
+/** What the object remembers of each socket across hibernation. */
+interface SocketState {
+  keyId: string | null;
+  /** When a real message (not a heartbeat) last came, or the socket connected. */
+  heardAt: number;
+}
 
 export interface ListenDelivery {
   delivery_id: string;
@@ -31,17 +44,17 @@ export class ListenSession extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    // Keep-alives are answered without waking the object.
-    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
+    // Heartbeats are answered without waking the object; their time is kept per socket.
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(HEARTBEAT.request, HEARTBEAT.response));
   }
 
   private get leaseMs() {
     return loadConfig(this.env).listenLeaseSeconds * 1000;
   }
 
-  /** A new session: remember it, and give it one lease to get connected. */
-  async open(sessionId: string): Promise<void> {
-    await this.ctx.storage.put("session", sessionId);
+  /** A new session: remember it and the key that opened it, and give it one lease to get connected. */
+  async open(sessionId: string, keyId?: string): Promise<void> {
+    await this.ctx.storage.put({ session: sessionId, ...(keyId ? { key: keyId } : {}) });
     await this.ctx.storage.setAlarm(Date.now() + this.leaseMs);
   }
 
@@ -51,12 +64,16 @@ export class ListenSession extends DurableObject<Env> {
     }
     const [client, server] = Object.values(new WebSocketPair());
     this.ctx.acceptWebSocket(server);
+    server.serializeAttachment({ keyId: request.headers.get(LISTEN_KEY_HEADER) || null, heardAt: Date.now() } satisfies SocketState);
+    // An earlier alarm may be far off (set for a session nobody had connected to): look at this socket within a lease.
+    const alarm = await this.ctx.storage.getAlarm();
+    if (alarm === null || alarm > Date.now() + this.leaseMs) await this.ctx.storage.setAlarm(Date.now() + this.leaseMs);
     return new Response(null, { status: 101, webSocket: client });
   }
 
   /** Sends a delivery to the connected CLI and waits for its answer. */
   async deliver(delivery: ListenDelivery, timeoutMs: number): Promise<{ status: number; headers: Record<string, string>; body: string }> {
-    const sockets = this.ctx.getWebSockets();
+    const sockets = this.ctx.getWebSockets().filter((ws) => ws.readyState === WebSocket.OPEN);
     if (sockets.length === 0) return { status: 503, headers: {}, body: "no listener is connected to this session" };
     const ack = new Promise<Ack>((resolve) => this.waiting.set(delivery.delivery_id, resolve));
     sockets[sockets.length - 1].send(JSON.stringify({ type: "delivery", ...delivery }));
@@ -69,7 +86,9 @@ export class ListenSession extends DurableObject<Env> {
     return { status: answer.status, headers: answer.headers ?? {}, body: answer.body ?? "" };
   }
 
-  async webSocketMessage(_ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+  async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    const state = ws.deserializeAttachment() as SocketState | null;
+    ws.serializeAttachment({ keyId: state?.keyId ?? null, heardAt: Date.now() } satisfies SocketState);
     if (typeof message !== "string") return;
     let ack: Ack;
     try {
@@ -83,41 +102,100 @@ export class ListenSession extends DurableObject<Env> {
   }
 
   async webSocketClose(ws: WebSocket, code: number): Promise<void> {
-    ws.close(code === 1005 || code === 1006 ? 1000 : code, "closing");
-    await this.ctx.storage.setAlarm(Date.now() + this.leaseMs);
+    try {
+      ws.close(code === 1005 || code === 1006 ? 1000 : code, "closing");
+    } catch {
+      // closed from this side already
+    }
+    await this.graceAfterDisconnect();
   }
 
   async webSocketError(): Promise<void> {
-    await this.ctx.storage.setAlarm(Date.now() + this.leaseMs);
+    await this.graceAfterDisconnect();
   }
 
-  /** The lease: a session with a live CLI is checked again later; one without is closed. */
+  /** A CLI that lost its connection gets one lease to come back (unless the session is already gone). */
+  private async graceAfterDisconnect(): Promise<void> {
+    if (await this.ctx.storage.get<string>("session")) await this.ctx.storage.setAlarm(Date.now() + this.leaseMs);
+  }
+
+  /** When this socket was last heard from: a heartbeat (answered without waking us) or a message. */
+  private lastHeard(ws: WebSocket): number {
+    const heartbeat = this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0;
+    return Math.max(heartbeat, (ws.deserializeAttachment() as SocketState | null)?.heardAt ?? 0);
+  }
+
+  /**
+   * The lease: sockets not heard from for a lease, or whose key is gone, are closed; the
+   * session lives on while one socket is left, and is closed once none is (or its key is gone).
+   */
   async alarm(): Promise<void> {
     const now = Date.now();
-    const live = this.ctx
-      .getWebSockets()
-      .filter((ws) => (this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? now) > now - this.leaseMs * 2);
-    if (live.length > 0) {
-      const sessionId = await this.ctx.storage.get<string>("session");
-      if (sessionId) {
-        await database(this.env.DB)
-          .update(listenSessions)
-          .set({ expiresAt: now + this.leaseMs * 2 })
-          .where(eq(listenSessions.id, sessionId));
-      }
-      await this.ctx.storage.setAlarm(now + this.leaseMs);
-      return;
+    const [sessionId, openerKey] = await Promise.all([this.ctx.storage.get<string>("session"), this.ctx.storage.get<string>("key")]);
+    // Sockets closed from this side but not yet by the peer are no longer anyone's.
+    const sockets = this.ctx.getWebSockets().filter((ws) => ws.readyState === WebSocket.OPEN);
+    const keyOf = (ws: WebSocket) => (ws.deserializeAttachment() as SocketState | null)?.keyId ?? null;
+    const keyIds = [...new Set([openerKey, ...sockets.map(keyOf)].filter((k): k is string => !!k))];
+    const existing = keyIds.length
+      ? new Set((await database(this.env.DB).select({ id: apiKeys.id }).from(apiKeys).where(inArray(apiKeys.id, keyIds))).map((k) => k.id))
+      : new Set<string>();
+    if (openerKey && !existing.has(openerKey)) return this.close(LISTEN_CLOSE.revoked, "the API key that opened this session was revoked");
+    const verdict = leaseVerdict(sockets.map((ws) => this.lastHeard(ws)), now, this.leaseMs);
+    const live: WebSocket[] = [];
+    sockets.forEach((ws, i) => {
+      const key = keyOf(ws);
+      if (key && !existing.has(key)) closeSocket(ws, LISTEN_CLOSE.revoked, "the API key of this connection was revoked");
+      else if (verdict.silent.includes(i)) closeSocket(ws, LISTEN_CLOSE.silent, `nothing heard for ${this.leaseMs / 1000} s: lease lost`);
+      else live.push(ws);
+    });
+    if (live.length === 0 || verdict.recheckAt === null) return this.close();
+    if (sessionId) {
+      // The sweep's safety net leaves a session alone while a CLI keeps it.
+      await database(this.env.DB)
+        .update(listenSessions)
+        .set({ expiresAt: now + this.leaseMs * 2 })
+        .where(eq(listenSessions.id, sessionId));
     }
-    await this.close();
+    await this.ctx.storage.setAlarm(verdict.recheckAt);
   }
 
-  /** Deletes the session's subscriptions (their log stays) and forgets the session. */
-  async close(): Promise<void> {
+  /** An API key was revoked: the session goes if that key opened it, else only the sockets that came with it. */
+  async revokeKey(keyId: string): Promise<void> {
+    const opener = await this.ctx.storage.get<string>("key");
+    if (opener === keyId) return this.close(LISTEN_CLOSE.revoked, "the API key that opened this session was revoked");
+    // Opened before sessions recorded their key: it may be this one. The CLI reconnects with
+    // its key, and opens a new session if that key is still valid.
+    if (opener === undefined && (await this.ctx.storage.get<string>("session"))) return this.close(1000, "session closed: reconnect");
+    let closed = false;
+    for (const ws of this.ctx.getWebSockets()) {
+      if ((ws.deserializeAttachment() as SocketState | null)?.keyId !== keyId) continue;
+      closeSocket(ws, LISTEN_CLOSE.revoked, "the API key of this connection was revoked");
+      closed = true;
+    }
+    if (closed) await this.ctx.storage.setAlarm(Date.now() + this.leaseMs);
+  }
+
+  /** Deletes the session's subscriptions (their log stays), closes its sockets and forgets the session. */
+  async close(code: number = 1000, reason = "session closed"): Promise<void> {
     const sessionId = await this.ctx.storage.get<string>("session");
     if (sessionId) await closeSession(this.env, sessionId);
-    for (const ws of this.ctx.getWebSockets()) ws.close(1000, "session closed");
+    for (const ws of this.ctx.getWebSockets()) closeSocket(ws, code, reason);
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
+  }
+}
+
+/**
+ * Says why first, as a message: a client may see the close frame itself only once the TCP
+ * connection ends, which proxies can hold up for seconds. Closing a socket the peer may
+ * have closed already is not an error.
+ */
+function closeSocket(ws: WebSocket, code: number, reason: string): void {
+  try {
+    ws.send(JSON.stringify({ type: "close", code, reason }));
+    ws.close(code, reason);
+  } catch {
+    // already closed
   }
 }
 

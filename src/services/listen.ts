@@ -3,13 +3,13 @@
  * deliveries go over the CLI's WebSocket instead of fetch. They do not count toward
  * the plan; an account holds at most MAX_LISTEN_SESSIONS at once.
  */
-import { sql } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { type Config, MAX_LISTEN_SESSIONS } from "../config";
 import { type FormatName, formats } from "../core/formats";
 import { newId } from "../core/ids";
 import { ProblemError } from "../core/problem";
 import { database, sqlRun } from "../db/client";
-import type { AccountRow, SubscriptionRow } from "../db/schema";
+import { type AccountRow, listenSessions, type SubscriptionRow } from "../db/schema";
 import { listenSessionOf } from "../delivery/listen";
 import { eventTypeErrors, sealSecret } from "./subscriptions";
 
@@ -22,7 +22,8 @@ export interface ListenInput {
   subjects: string[] | null;
 }
 
-export async function openListenSession(env: Env, config: Config, account: AccountRow, input: ListenInput) {
+/** Opens a session for the account; `keyId` is the API key that opened it (revoking it closes the session). */
+export async function openListenSession(env: Env, config: Config, account: AccountRow, keyId: string, input: ListenInput) {
   const errors = await eventTypeErrors(env, input.eventTypes);
   if (errors.length) throw new ProblemError("validation", errors.map((e) => `${e.path}: ${e.message}`).join("; "), errors);
   const format = formats[input.format];
@@ -73,6 +74,20 @@ export async function openListenSession(env: Env, config: Config, account: Accou
       `an account may hold ${MAX_LISTEN_SESSIONS} listen sessions at once: stop one (its subscriptions go with it) or wait for its lease to run out`,
     );
   }
-  await listenSessionOf(env, sessionId).open(sessionId);
+  await listenSessionOf(env, sessionId).open(sessionId, keyId);
   return { id: sessionId, rows, expiresAt };
+}
+
+/**
+ * A revoked key: the sessions it opened are closed now, and sockets that came with it
+ * dropped (an account holds a few sessions at most). Should a call fail, the session's
+ * own alarm finds the key gone within a lease.
+ */
+export async function revokeListenKey(env: Env, accountId: string, keyId: string): Promise<void> {
+  const sessions = await database(env.DB)
+    .select({ id: listenSessions.id })
+    .from(listenSessions)
+    .where(eq(listenSessions.accountId, accountId));
+  const settled = await Promise.allSettled(sessions.map((s) => listenSessionOf(env, s.id).revokeKey(keyId)));
+  for (const s of settled) if (s.status === "rejected") console.error("listen session not told of a revoked key:", String(s.reason));
 }

@@ -149,7 +149,27 @@ export async function findSubscription(env: Env, accountId: string, id: string, 
 
 export type SubscriptionPatch = Partial<SubscriptionInput>;
 
+/** A patch's field as /v1 names it (the faces' errors name what was refused). */
+const apiField = (k: string) => (k === "eventTypes" ? "event_types" : k);
+
+/**
+ * A `webhook listen` subscription belongs to its session: pointing it elsewhere would
+ * make it an ordinary subscription outside the plan's cap, so no face may change what it
+ * is, rotate its secret (shared by the whole session) or delete it; the session ends it.
+ * Only `active` may be toggled, which changes neither where it delivers nor for how long.
+ */
+function refuseListenChange(row: SubscriptionRow, what: string, fields: string[] = []): void {
+  if (row.listenSessionId === null) return;
+  const detail =
+    `${row.id} belongs to the webhook listen session ${row.listenSessionId}: ${what}; ` +
+    `only the session can end it (stop the listener, or DELETE /v1/listen/${row.listenSessionId})`;
+  const message = `cannot be changed: the subscription belongs to the webhook listen session ${row.listenSessionId}`;
+  throw new ProblemError("forbidden", detail, fields.map((path) => ({ path, message })));
+}
+
 export async function updateSubscription(env: Env, config: Config, current: SubscriptionRow, patch: SubscriptionPatch) {
+  const locked = Object.entries(patch).flatMap(([k, v]) => (k !== "active" && v !== undefined ? [apiField(k)] : []));
+  if (locked.length) refuseListenChange(current, `its ${locked.join(", ")} cannot be changed (only active can)`, locked);
   const format = formats[patch.format ?? (current.format as FormatName)];
   const formatChanged = format.name !== current.format;
   const url = patch.url ?? current.url;
@@ -196,6 +216,7 @@ export async function updateSubscription(env: Env, config: Config, current: Subs
 
 /** Deleting keeps the log; what was still to be sent becomes `skipped`. */
 export async function deleteSubscription(env: Env, row: SubscriptionRow) {
+  refuseListenChange(row, "it cannot be deleted on its own");
   const db = database(env.DB);
   const now = Date.now();
   await db.batch([
@@ -214,6 +235,7 @@ export async function readSecret(config: Config, row: SubscriptionRow): Promise<
 
 /** A new secret; standard keeps signing with the old one for its grace period too. */
 export async function rotateSecret(env: Env, config: Config, row: SubscriptionRow, given?: string) {
+  refuseListenChange(row, "its secret is the session's and cannot be rotated");
   const format = formats[row.format as FormatName];
   fail(secretErrors(format, given));
   const secret = given ?? format.secret.generate();

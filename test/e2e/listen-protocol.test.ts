@@ -210,6 +210,31 @@ describe("webhook listen, message by message", () => {
     expect(out.stderr).not.toMatch(/\n\s+at /);
   });
 
+  it("stops at once when the service closes the session for a revoked key, without deleting it again", async () => {
+    const { out, exited } = listen();
+    const session = await until("the session", () => sessions[0]);
+    const ws = await openSocket(session);
+    const reason = "the API key that opened this session was revoked";
+    ws.send(JSON.stringify({ type: "close", code: 4001, reason }));
+    ws.close(4001, reason);
+    expect(await exited).toBe(1);
+    expect(out.stderr).toContain(`error: the service closed lsn_1: ${reason}\n`);
+    expect(deleted).toEqual([]);
+  });
+
+  it("reconnects when the service closes a socket that lost its lease, with a new session if the old one is gone", async () => {
+    const { child, out, exited } = listen();
+    const session = await until("the session", () => sessions[0]);
+    const ws = await openSocket(session);
+    deleted.push(session.id);
+    ws.send(JSON.stringify({ type: "close", code: 4000, reason: "nothing heard for 60 s: lease lost" }));
+    ws.close(4000, "nothing heard for 60 s: lease lost");
+    await openSocket(await until("a new session", () => sessions[1]));
+    expect(out.stderr).toMatch(/connection closed \(nothing heard for 60 s: lease lost\); reconnecting/);
+    child.kill("SIGINT");
+    expect(await exited).toBe(0);
+  });
+
   it("a refused first session ends the command at once", async () => {
     const child = spawn(process.execPath, [CLI, "webhook", "listen", "--event", "x"], {
       env: { PATH: process.env.PATH, HOME: "/nonexistent", HOOKLINE_URL: url, HOOKLINE_API_KEY: "hl_wrong" },
