@@ -8,7 +8,7 @@ import { type Config, MAX_LISTEN_SESSIONS } from "../config";
 import { type FormatName, formats } from "../core/formats";
 import { newId } from "../core/ids";
 import { ProblemError } from "../core/problem";
-import { database, sqlRun } from "../db/client";
+import { database, sqlAll, sqlRun } from "../db/client";
 import { type AccountRow, listenSessions, type SubscriptionRow } from "../db/schema";
 import { listenSessionOf } from "../delivery/listen";
 import { eventTypeErrors, sealSecret } from "./subscriptions";
@@ -24,8 +24,13 @@ export interface ListenInput {
 
 /** Opens a session for the account; `keyId` is the API key that opened it (revoking it closes the session). */
 export async function openListenSession(env: Env, config: Config, account: AccountRow, keyId: string, input: ListenInput) {
-  const errors = await eventTypeErrors(env, input.eventTypes);
+  const [errors, [open]] = await Promise.all([
+    eventTypeErrors(env, input.eventTypes),
+    sqlAll<{ n: number }>(env.DB, sql`SELECT count(*) AS n FROM listen_sessions WHERE account_id = ${account.id}`),
+  ]);
   if (errors.length) throw new ProblemError("validation", errors.map((e) => `${e.path}: ${e.message}`).join("; "), errors);
+  // Refused before sealing: a smartshape secret's bcrypt costs ~100 ms of CPU. The INSERT below checks again.
+  if ((open?.n ?? 0) >= MAX_LISTEN_SESSIONS) throw tooManySessions();
   const format = formats[input.format];
   const sessionId = newId("listenSession");
   const now = Date.now();
@@ -68,12 +73,7 @@ export async function openListenSession(env: Env, config: Config, account: Accou
       FROM json_each(${JSON.stringify(values)})
       WHERE EXISTS (SELECT 1 FROM listen_sessions WHERE id = ${sessionId})`),
   ]);
-  if (session.meta.changes === 0) {
-    throw new ProblemError(
-      "forbidden",
-      `an account may hold ${MAX_LISTEN_SESSIONS} listen sessions at once: stop one (its subscriptions go with it) or wait for its lease to run out`,
-    );
-  }
+  if (session.meta.changes === 0) throw tooManySessions();
   await listenSessionOf(env, sessionId).open(sessionId, keyId);
   return { id: sessionId, rows, expiresAt };
 }
@@ -91,3 +91,9 @@ export async function revokeListenKey(env: Env, accountId: string, keyId: string
   const settled = await Promise.allSettled(sessions.map((s) => listenSessionOf(env, s.id).revokeKey(keyId)));
   for (const s of settled) if (s.status === "rejected") console.error("listen session not told of a revoked key:", String(s.reason));
 }
+
+const tooManySessions = () =>
+  new ProblemError(
+    "forbidden",
+    `an account may hold ${MAX_LISTEN_SESSIONS} listen sessions at once: stop one (its subscriptions go with it) or wait for its lease to run out`,
+  );
