@@ -63,6 +63,8 @@ export function buildReport({ runs, purges, sizes, machine, started, quick, rece
       figure: "each side's median over its runs; a ratio is between the two medians",
       verdict: runsPerSide >= 3 ? "valid: at least three interleaved runs per side" : "not a verdict: fewer than three runs per side",
       call_deadline_ms: sizes.callDeadlineMs,
+      wait: "until every delivery is in, 60 s plus 25 ms per delivery at most, and never 20 s without a new receipt",
+      purge: "after each scenario's runs: the sweep at an hour boundary 31 days ahead, fired until it deletes nothing",
     },
     sizes,
     summary,

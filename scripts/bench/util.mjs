@@ -52,7 +52,7 @@ export async function call(url, { method = "GET", headers = {}, body, deadlineMs
   });
   const text = await res.text();
   if (!expect(res.status)) throw Object.assign(new Error(`${method} ${new URL(url).pathname}: ${res.status} ${text.slice(0, 200)}`), { status: res.status });
-  return res.headers.get("content-type")?.includes("json") ? JSON.parse(text) : text;
+  return text && res.headers.get("content-type")?.includes("json") ? JSON.parse(text) : text;
 }
 
 /** Runs `work` for every item, `concurrency` at a time; a failed item is counted, not thrown. */
