@@ -115,6 +115,8 @@ async function runAll() {
 let watchdog;
 const deadline = new Promise((_, reject) => {
   watchdog = setTimeout(() => reject(new Error(`the run passed its own deadline of ${RUN_DEADLINE_MS / 60_000} min`)), RUN_DEADLINE_MS);
+  // Stopped by hand, it still writes what it measured (the launcher stops the Workers as we exit).
+  for (const signal of ["SIGINT", "SIGTERM"]) process.once(signal, () => reject(new Error(`stopped by ${signal}`)));
 });
 try {
   await Promise.race([runAll(), deadline]);
