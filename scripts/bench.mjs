@@ -12,7 +12,7 @@ import { startBaselineSide } from "./bench/baseline-side.mjs";
 import { startHooklineSide } from "./bench/hookline-side.mjs";
 import { startReceiver } from "./bench/receiver.mjs";
 import { buildReport, markdown } from "./bench/report.mjs";
-import { log } from "./bench/util.mjs";
+import { log, sleep } from "./bench/util.mjs";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const { values: args } = parseArgs({
@@ -69,6 +69,7 @@ function machine() {
 
 const state = { runs: [], purges: {}, started: Date.now(), aborted: null };
 let receiver = null;
+let started = []; // the Workers up, for an aborted run to stop
 
 function writeResults() {
   const report = buildReport({ ...state, sizes: { ...SIZES, wait: undefined }, machine: machine(), quick: QUICK, receiverInvalid: receiver?.invalid() ?? null });
@@ -95,7 +96,7 @@ async function runAll() {
     await Promise.allSettled(sides.filter((s) => s.status === "fulfilled").map((s) => s.value.stop()));
     throw failed.reason;
   }
-  const [hookline, baseline] = sides.map((s) => s.value);
+  const [hookline, baseline] = (started = sides.map((s) => s.value));
   try {
     for (const scenario of ["a", "b", "c"]) {
       for (let rep = 1; rep <= SIZES.reps; rep++) {
@@ -127,6 +128,8 @@ try {
   clearTimeout(watchdog);
 }
 const report = writeResults();
+// An aborted run left its Workers up: stop them (and delete their state), but not forever.
+if (state.aborted) await Promise.race([Promise.allSettled(started.map((side) => side.stop())), sleep(30_000)]);
 await receiver?.close();
 const missing = state.runs.filter((r) => r.deliveries_received < r.deliveries_expected);
 if (state.aborted || missing.length || report.errors || report.invalid_signatures) {
