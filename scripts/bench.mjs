@@ -29,9 +29,9 @@ const OUT = resolve(args.out ?? join(ROOT, "bench", "results"));
 /**
  * The local Queues broker (miniflare) arms one timer per message it is handed, and workerd allows a
  * Durable Object 10,000 active timers: past that, sendBatch fails (QuotaExceededError) and the
- * messages are lost until a sweep (the bench runs none). (b) at 500 events x 20 sat exactly at the cap
- * and overflowed when the broker's timers had no chance to run between calls. So no scenario may put
- * more than MAX_IN_FLIGHT messages in flight: room for the broker's own flush and retry timers.
+ * messages are lost until a sweep (the bench runs none): `node scripts/bench/queue-cap.mjs` shows it.
+ * (b) at 500 events x 20 sat exactly at the cap, with no room for the broker's flush and retry timers.
+ * So no scenario may put more than MAX_IN_FLIGHT messages in flight.
  */
 const LOCAL_QUEUE_TIMER_CAP = 10_000;
 const MAX_IN_FLIGHT = 8_000;
