@@ -9,7 +9,7 @@ import { sweep } from "./delivery/sweep";
 import { emitEvents } from "./services/emit";
 import { EmitEvent, type EmitEventInput, type EmitResultBody, MAX_BATCH } from "./services/emit-schema";
 import type { DeliveryMessage } from "./services/enqueue";
-import { count, instrument } from "./metrics";
+import { count, instrument, sweepClock } from "./metrics";
 
 export { SubscriptionHealth } from "./delivery/health";
 export { ListenSession } from "./delivery/listen";
@@ -24,17 +24,17 @@ const EmitBatch = z.array(EmitEvent).min(1).max(MAX_BATCH);
 export default class Hookline extends WorkerEntrypoint<Env> {
   fetch(request: Request): Response | Promise<Response> {
     count("invocations", "fetch");
-    return app.fetch(request, instrument(this.env), this.ctx);
+    return app.fetch(request, instrument(this.env, "fetch"), this.ctx);
   }
 
   queue(batch: MessageBatch<DeliveryMessage>): Promise<void> {
     count("invocations", "queue");
-    return handleDeliveryBatch(batch, instrument(this.env));
+    return handleDeliveryBatch(batch, instrument(this.env, "queue"));
   }
 
   async scheduled(): Promise<void> {
     count("invocations", "scheduled");
-    await sweep(instrument(this.env));
+    await sweep(instrument(this.env, "scheduled"), sweepClock());
   }
 
   async emit(event: EmitEventInput): Promise<EmitResultBody> {
@@ -51,7 +51,7 @@ export default class Hookline extends WorkerEntrypoint<Env> {
 
   private async run(events: EmitEventInput[], batch: boolean): Promise<EmitResultBody> {
     count("invocations", "rpc");
-    const env = instrument(this.env);
+    const env = instrument(this.env, "rpc");
     try {
       return (await emitEvents(env, loadConfig(env), events, { batch })).body;
     } catch (err) {

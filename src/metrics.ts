@@ -3,84 +3,107 @@
  * statements and rows, queue operations, Durable Object requests, Worker invocations —
  * so the benchmark can price a million deliveries. Off, it wraps nothing and costs nothing.
  */
+export type Handler = "fetch" | "queue" | "scheduled" | "rpc" | "durableObject";
+
+export interface D1Counters {
+  roundTrips: number;
+  statements: number;
+  rowsRead: number;
+  rowsWritten: number;
+}
+
 export interface Counters {
   invocations: { fetch: number; queue: number; scheduled: number; rpc: number };
-  d1: { roundTrips: number; statements: number; rowsRead: number; rowsWritten: number };
+  d1: D1Counters & { sizeAfter: number };
+  /** The same D1 use, split by the handler that made it (emit calls are `fetch` or `rpc`, batches `queue`). */
+  d1ByHandler: Record<Handler, D1Counters>;
   queue: { messagesSent: number; sendCalls: number; retries: number; acks: number };
   durableObject: { requests: number };
   deliveries: { attempts: number; succeeded: number };
 }
 
+const d1Zero = (): D1Counters => ({ roundTrips: 0, statements: 0, rowsRead: 0, rowsWritten: 0 });
+
 const zero = (): Counters => ({
   invocations: { fetch: 0, queue: 0, scheduled: 0, rpc: 0 },
-  d1: { roundTrips: 0, statements: 0, rowsRead: 0, rowsWritten: 0 },
+  d1: { ...d1Zero(), sizeAfter: 0 },
+  d1ByHandler: { fetch: d1Zero(), queue: d1Zero(), scheduled: d1Zero(), rpc: d1Zero(), durableObject: d1Zero() },
   queue: { messagesSent: 0, sendCalls: 0, retries: 0, acks: 0 },
   durableObject: { requests: 0 },
   deliveries: { attempts: 0, succeeded: 0 },
 });
 
 let counters = zero();
+// The database's size outlives a reset: it is a level, not a count.
+let sizeAfter = 0;
 let enabled = false;
 
 export const metricsOn = (env: { METRICS?: string }) => env.METRICS === "1" || env.METRICS === "true";
 
 /** Adds to a counter; a no-op unless metrics mode is on. */
-export function count<G extends keyof Counters>(group: G, key: keyof Counters[G], n = 1): void {
+export function count<G extends Exclude<keyof Counters, "d1ByHandler">>(group: G, key: keyof Counters[G], n = 1): void {
   if (enabled) (counters[group] as Record<string, number>)[key as string] += n;
+}
+
+/**
+ * Metrics mode only: the time the sweep runs at, when the benchmark has set one
+ * (`GET /__metrics?sweep_at=<ms>`), so that it can purge its own rows as the cron would once
+ * they are past retention. Undefined otherwise: the sweep takes the clock.
+ */
+let sweepAt: number | undefined;
+export const sweepClock = () => (enabled ? sweepAt : undefined);
+
+export function setSweepClock(ms: number): void {
+  sweepAt = ms;
 }
 
 export function readCounters(reset = false): Counters {
   const snapshot = structuredClone(counters);
+  snapshot.d1.sizeAfter = sizeAfter;
   if (reset) counters = zero();
   return snapshot;
 }
 
-type Meta = { meta?: { rows_read?: number; rows_written?: number } };
-const rows = (results: unknown) => {
-  for (const r of (Array.isArray(results) ? results : [results]) as Meta[]) {
-    count("d1", "rowsRead", r?.meta?.rows_read ?? 0);
-    count("d1", "rowsWritten", r?.meta?.rows_written ?? 0);
-  }
-};
+type D1Meta = { rows_read?: number; rows_written?: number; size_after?: number };
 
-function countedStatement(stmt: D1PreparedStatement): D1PreparedStatement {
-  return new Proxy(stmt, {
-    get(target, prop) {
-      const value = Reflect.get(target, prop, target);
-      if (prop === "bind") return (...args: unknown[]) => countedStatement(target.bind(...args));
-      if (prop === "first" || prop === "all" || prop === "run" || prop === "raw") {
-        return async (...args: unknown[]) => {
-          count("d1", "roundTrips");
-          count("d1", "statements");
-          const result = await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
-          if (prop === "all" || prop === "run") rows(result);
-          return result;
-        };
-      }
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
+function countD1(handler: Handler, statements: number, metas: D1Meta[]): void {
+  for (const c of [counters.d1, counters.d1ByHandler[handler]]) {
+    c.roundTrips++;
+    c.statements += statements;
+    for (const m of metas) {
+      c.rowsRead += m.rows_read ?? 0;
+      c.rowsWritten += m.rows_written ?? 0;
+    }
+  }
+  // SQLite never shrinks its file without VACUUM: the largest size seen is the current one,
+  // whatever order concurrent answers arrive in.
+  for (const m of metas) sizeAfter = Math.max(sizeAfter, m.size_after ?? 0);
 }
 
-function countedD1(db: D1Database): D1Database {
-  return new Proxy(db, {
-    get(target, prop) {
-      if (prop === "prepare") {
-        return (query: string) => countedStatement(target.prepare(query));
-      }
-      if (prop === "batch") {
-        return async (statements: D1PreparedStatement[]) => {
-          count("d1", "roundTrips");
-          count("d1", "statements", statements.length);
-          const results = await target.batch(statements);
-          rows(results);
-          return results;
-        };
-      }
-      const value = Reflect.get(target, prop, target);
-      return typeof value === "function" ? value.bind(target) : value;
+/**
+ * D1 counted at its transport: the binding's fetcher carries every query to the database and
+ * brings back D1's own meta (rows_read, rows_written, size_after) for each statement, whichever
+ * method made it. Counting at the methods instead misses `first()` and `raw()`, which drop the
+ * meta (drizzle reads through `raw()`). The binding is rebuilt around a counting fetcher, so its
+ * behaviour is the runtime's own.
+ */
+function countedD1(db: D1Database, handler: Handler): D1Database {
+  const fetcher = (db as unknown as { fetcher?: Fetcher }).fetcher;
+  if (!fetcher) throw new Error("metrics mode: this D1 binding has no fetcher to count (runtime changed?)");
+  const counting = {
+    fetch: async (input: RequestInfo | URL, init?: RequestInit) => {
+      const response = await fetcher.fetch(input, init);
+      const answer = (await response
+        .clone()
+        .json()
+        .catch(() => null)) as { meta?: D1Meta } | { meta?: D1Meta }[] | null;
+      const list = Array.isArray(answer) ? answer : answer ? [answer] : [];
+      countD1(handler, list.length, list.map((r) => r?.meta ?? {}));
+      return response;
     },
-  });
+  };
+  const Binding = db.constructor as new (fetcher: unknown) => D1Database;
+  return new Binding(counting);
 }
 
 function countedQueue<T>(queue: Queue<T>): Queue<T> {
@@ -121,21 +144,23 @@ function countedNamespace<T extends Rpc.DurableObjectBranded | undefined>(ns: Du
   });
 }
 
-const instrumented = new WeakMap<Env, Env>();
+const instrumented = new WeakMap<Env, Partial<Record<Handler, Env>>>();
 
-/** The bindings, counted when metrics mode is on (the same object otherwise). */
-export function instrument(env: Env): Env {
+/** The bindings, counted under `handler` when metrics mode is on (the same object otherwise). */
+export function instrument(env: Env, handler: Handler = "fetch"): Env {
   if (!metricsOn(env)) return env;
   enabled = true;
-  let wrapped = instrumented.get(env);
+  let byHandler = instrumented.get(env);
+  if (!byHandler) instrumented.set(env, (byHandler = {}));
+  let wrapped = byHandler[handler];
   if (!wrapped) {
     wrapped = {
       ...env,
-      DB: countedD1(env.DB),
+      DB: countedD1(env.DB, handler),
       DELIVERY_QUEUE: countedQueue(env.DELIVERY_QUEUE),
       SUBSCRIPTION_HEALTH: countedNamespace(env.SUBSCRIPTION_HEALTH),
     };
-    instrumented.set(env, wrapped);
+    byHandler[handler] = wrapped;
   }
   return wrapped;
 }

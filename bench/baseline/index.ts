@@ -1,7 +1,9 @@
 /**
- * POST /emit {url, body} and /emit-batch [{url, body}] enqueue; the consumer only POSTs
- * each message to its url (six at a time, the Workers connection limit). POST /forward
- * {url, body} POSTs at once: the client-driven figure.
+ * The benchmark's baseline: the path Hookline takes, without Hookline's work (no D1, no signing,
+ * no Durable Object). POST /emit {url, body} enqueues one message; /fanout {urls, bodies} enqueues
+ * every body for every url in sendBatch calls of 100 at once, as Hookline's emit does; the consumer
+ * only POSTs each message to its url (six at a time, the Workers connection limit).
+ * POST /forward {url, body} POSTs at once: the client-driven figure.
  */
 interface Job {
   url: string;
@@ -12,17 +14,26 @@ interface Env {
   QUEUE: Queue<Job>;
 }
 
+const SEND_BATCH_MAX = 100;
+
 const post = (job: Job) =>
   fetch(job.url, { method: "POST", headers: { "content-type": "application/json" }, body: job.body }).then((r) => r.arrayBuffer());
+
+async function fanout(env: Env, urls: string[], bodies: string[]): Promise<void> {
+  const jobs = bodies.flatMap((body) => urls.map((url) => ({ body: { url, body } })));
+  const chunks: (typeof jobs)[] = [];
+  for (let i = 0; i < jobs.length; i += SEND_BATCH_MAX) chunks.push(jobs.slice(i, i + SEND_BATCH_MAX));
+  await Promise.all(chunks.map((chunk) => env.QUEUE.sendBatch(chunk)));
+}
 
 export default {
   async fetch(request: Request, env: Env): Promise<Response> {
     const path = new URL(request.url).pathname;
     if (path === "/health") return Response.json({ ok: true });
-    const input = (await request.json()) as Job | Job[];
-    if (path === "/emit") await env.QUEUE.send(input as Job);
-    else if (path === "/emit-batch") await env.QUEUE.sendBatch((input as Job[]).map((body) => ({ body })));
-    else if (path === "/forward") await post(input as Job);
+    const input = (await request.json()) as Job & { urls: string[]; bodies: string[] };
+    if (path === "/emit") await env.QUEUE.send({ url: input.url, body: input.body });
+    else if (path === "/fanout") await fanout(env, input.urls, input.bodies);
+    else if (path === "/forward") await post(input);
     else return new Response("not found", { status: 404 });
     return new Response(null, { status: 202 });
   },

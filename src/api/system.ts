@@ -3,7 +3,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { sql } from "drizzle-orm";
 import { ProblemError } from "../core/problem";
 import { database } from "../db/client";
-import { metricsOn, readCounters } from "../metrics";
+import { metricsOn, readCounters, setSweepClock } from "../metrics";
 import { createRouter, requireOperator } from "./context";
 import { json, Problem } from "./schemas";
 
@@ -28,9 +28,14 @@ export const systemRoutes = createRouter().openapi(
   },
 );
 
-/** Metrics mode only (METRICS=1), for the operator: what the code counted, optionally reset. */
+/** Metrics mode only (METRICS=1), for the operator: what the code counted, optionally reset; the sweep's clock. */
 export const metricsRoutes = createRouter().get("/__metrics", (c) => {
   requireOperator(c);
   if (!metricsOn(c.env)) throw new ProblemError("not_found", "metrics mode is off (start with METRICS=1)");
+  const at = c.req.query("sweep_at");
+  if (at !== undefined) {
+    if (!/^\d{1,15}$/.test(at)) throw new ProblemError("validation", "sweep_at must be a time in milliseconds");
+    setSweepClock(Number(at));
+  }
   return c.json(readCounters(c.req.query("reset") === "1"));
 });

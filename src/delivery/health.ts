@@ -44,7 +44,7 @@ export class SubscriptionHealth extends DurableObject<Env> {
       const count = success ? 0 : s.count + 1;
       const threshold = loadConfig(this.env).deactivateAfter;
       const deactivate = !success && !s.deactivated && threshold > 0 && count >= threshold;
-      const db = database(instrument(this.env).DB);
+      const db = database(instrument(this.env, "durableObject").DB);
       const now = Date.now();
       // D1 first: if it fails, nothing is recorded here and the caller's retry counts it again.
       if (deactivate) {

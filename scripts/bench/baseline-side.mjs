@@ -1,0 +1,40 @@
+// The baseline's side of each scenario (bench/baseline): the same client, concurrency, rate,
+// receiver and body size as Hookline's, through the same queue settings, with nothing else.
+import { join } from "node:path";
+import { startWorker } from "../launcher.mjs";
+import { call, Errors, paced, padding, pool, summarize } from "./util.mjs";
+
+export async function startBaselineSide(root, receiver, sizes) {
+  const worker = await startWorker({ config: join(root, "bench", "baseline", "wrangler.toml"), quiet: true, readyPath: "/health" });
+  const post = (path, body) => call(worker.url + path, { method: "POST", body, deadlineMs: sizes.callDeadlineMs, expect: (s) => s === 202 });
+  const body = (run, seq) => JSON.stringify({ type: "bench.tick", timestamp: new Date().toISOString(), data: { run, seq, sentAt: Date.now(), pad: padding() } });
+  const job = (run, seq) => ({ url: `${receiver.url}/baseline`, body: body(run, seq) });
+
+  async function measured(scenario, rep, events, expected, drive) {
+    const run = `baseline-${scenario}-${rep}`;
+    const errors = new Errors();
+    const started = Date.now();
+    await drive(run, errors);
+    const acceptedEnd = Date.now();
+    const received = await receiver.waitFor(run, expected, sizes.wait(expected));
+    return summarize({ side: "baseline", scenario, rep, events, expected, started, acceptedEnd, received, errors });
+  }
+
+  const scenarios = {
+    // (a): one message per request, at (a)'s client concurrency.
+    a: (rep) => measured("a", rep, sizes.a, sizes.a, (run, errors) => pool([...Array(sizes.a).keys()], sizes.concurrency, (i) => post("/emit", job(run, i)), errors)),
+    // (b): the queue-only consumer behind the same fan-out: each call enqueues batch x subscriptions messages.
+    b: (rep) =>
+      measured("b", rep, sizes.bEvents, sizes.bEvents * sizes.bSubs, (run, errors) => {
+        const urls = [...Array(sizes.bSubs).keys()].map((i) => `${receiver.url}/baseline/${i}`);
+        const calls = [...Array(sizes.bEvents / sizes.bBatch).keys()];
+        const bodies = (k) => [...Array(sizes.bBatch).keys()].map((j) => body(run, k * sizes.bBatch + j));
+        return pool(calls, sizes.bConcurrency, (k) => post("/fanout", { urls, bodies: bodies(k) }), errors);
+      }),
+    // (c): the same steady rate, one message per request.
+    c: (rep) => measured("c", rep, sizes.cRate * sizes.cSeconds, sizes.cRate * sizes.cSeconds, (run, errors) => paced(sizes.cRate * sizes.cSeconds, sizes.cRate, (i) => post("/emit", job(run, i)), errors)),
+    // The client-driven figure: one POST per request, no queue at all.
+    forward: (rep) => measured("forward", rep, sizes.a, sizes.a, (run, errors) => pool([...Array(sizes.a).keys()], sizes.concurrency, (i) => post("/forward", job(run, i)), errors)),
+  };
+  return { scenarios, stop: () => worker.stop() };
+}

@@ -1,0 +1,123 @@
+// Hookline's side of each scenario, with what its metrics mode counted for the run.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { freePort, startHookline } from "../launcher.mjs";
+import { call, Errors, log, paced, padding, pool, summarize } from "./util.mjs";
+
+const ADMIN = "bench-admin-token";
+const HOUR_MS = 60 * 60 * 1000;
+const DAY_MS = 24 * HOUR_MS;
+const RETENTION_DAYS = 30;
+
+export async function startHooklineSide(receiver, sizes) {
+  const stateDir = mkdtempSync(join(tmpdir(), "hookline-bench-"));
+  const hookline = await startHookline({
+    port: await freePort(),
+    stateDir,
+    vars: {
+      ADMIN_TOKEN: ADMIN,
+      SECRETS_KEY: "q83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJq80=",
+      ALLOW_INSECURE_TARGETS: "true",
+      LOG_RETENTION_DAYS: String(RETENTION_DAYS),
+      METRICS: "1",
+    },
+    devVars: false,
+    inheritEnv: false,
+    quiet: true,
+    // The bench fires the sweep itself, once per scenario, as the purge (below).
+    sweepIntervalMs: 0,
+  });
+  const api = (method, path, body, token = ADMIN, deadlineMs = sizes.callDeadlineMs) =>
+    call(hookline.url + path, { method, body, headers: { authorization: `Bearer ${token}` }, deadlineMs });
+  const metrics = () => api("GET", "/__metrics?reset=1");
+
+  const accounts = {};
+  try {
+    await api("POST", "/v1/event-types", { name: "bench.tick", description: "benchmark event" });
+    for (const [name, subs] of [["a", 1], ["b", sizes.bSubs], ["c", 1]]) {
+      const acct = await api("POST", "/v1/accounts", { name: `bench-${name}`, plan: "business" });
+      for (let i = 0; i < subs; i++) {
+        const path = `/hookline/${name}/${i}`;
+        const sub = await api("POST", "/v1/subscriptions", { url: receiver.url + path, event_types: ["bench.tick"] }, acct.api_key.key);
+        receiver.secrets.set(path, sub.secret);
+      }
+      accounts[name] = acct.id;
+    }
+    await metrics(); // setup's own use is not a scenario's
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  const event = (scenario, run, seq) => ({ account_id: accounts[scenario], type: "bench.tick", data: { run, seq, sentAt: Date.now(), pad: padding() } });
+  const emit = (body) => api("POST", "/v1/events", body);
+
+  /** Runs one scenario and reads back what it cost; D1's size is read before and after. */
+  async function measured(scenario, rep, expected, events, drive) {
+    const run = `hookline-${scenario}-${rep}`;
+    const errors = new Errors();
+    const before = await metrics().catch((err) => (errors.add(err), null));
+    const started = Date.now();
+    const emitCalls = await drive(run, errors);
+    const acceptedEnd = Date.now();
+    const received = await receiver.waitFor(run, expected, sizes.wait(expected));
+    const counted = await metrics().catch((err) => (errors.add(err), null));
+    const summary = summarize({ side: "hookline", scenario, rep, events, expected, started, acceptedEnd, received, errors });
+    const grew = before && counted ? counted.d1.sizeAfter - before.d1.sizeAfter : null;
+    return { ...summary, emit_calls: emitCalls, counted, d1_bytes_grown: grew };
+  }
+
+  const scenarios = {
+    a: (rep) =>
+      measured("a", rep, sizes.a, sizes.a, async (run, errors) => {
+        await pool([...Array(sizes.a).keys()], sizes.concurrency, (i) => emit(event("a", run, i)), errors);
+        return sizes.a;
+      }),
+    b: (rep) =>
+      measured("b", rep, sizes.bEvents * sizes.bSubs, sizes.bEvents, async (run, errors) => {
+        const calls = [...Array(sizes.bEvents / sizes.bBatch).keys()];
+        const batch = (k) => ({ events: [...Array(sizes.bBatch).keys()].map((j) => event("b", run, k * sizes.bBatch + j)) });
+        await pool(calls, sizes.bConcurrency, (k) => emit(batch(k)), errors);
+        return calls.length;
+      }),
+    c: (rep) =>
+      measured("c", rep, sizes.cRate * sizes.cSeconds, sizes.cRate * sizes.cSeconds, async (run, errors) => {
+        await paced(sizes.cRate * sizes.cSeconds, sizes.cRate, (i) => emit(event("c", run, i)), errors);
+        return sizes.cRate * sizes.cSeconds;
+      }),
+  };
+
+  /**
+   * The cron purge over every row so far, billed like any other write: metrics mode sets the
+   * sweep's clock to an hour boundary more than LOG_RETENTION_DAYS ahead, so the whole log is past
+   * retention and the hourly purge is due; then the sweep is fired as the cron would, until it finds
+   * nothing. (wrangler dev's /__scheduled passes no time of its own.)
+   */
+  async function purge() {
+    const time = Math.ceil((Date.now() + (RETENTION_DAYS + 1) * DAY_MS) / HOUR_MS) * HOUR_MS;
+    const errors = new Errors();
+    const totals = { invocations: 0, roundTrips: 0, statements: 0, rowsRead: 0, rowsWritten: 0 };
+    await api("GET", `/__metrics?reset=1&sweep_at=${time}`).catch((err) => errors.add(err));
+    for (let i = 0; i < 5; i++) {
+      try {
+        await call(`${hookline.url}/__scheduled?cron=*+*+*+*+*`, { deadlineMs: 60_000, expect: (s) => s === 200 });
+        const c = (await metrics()).d1ByHandler.scheduled;
+        totals.invocations++;
+        for (const k of ["roundTrips", "statements", "rowsRead", "rowsWritten"]) totals[k] += c[k];
+        if (c.rowsWritten === 0) break;
+      } catch (err) {
+        errors.add(err);
+        break;
+      }
+    }
+    log(`purge: ${totals.rowsWritten} rows written in ${totals.invocations} sweeps`);
+    return { ...totals, errors: errors.toJSON() };
+  }
+
+  async function stop() {
+    await hookline.stop();
+    rmSync(stateDir, { recursive: true, force: true });
+  }
+
+  return { scenarios, purge, stop };
+}
