@@ -6,10 +6,11 @@
  * for LISTEN_LEASE_SECONDS, it deletes the session's subscriptions.
  */
 import { DurableObject } from "cloudflare:workers";
-import { and, eq, inArray } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import { loadConfig } from "../config";
 import { database } from "../db/client";
-import { deliveries, listenSessions, subscriptions } from "../db/schema";
+import { listenSessions, subscriptions } from "../db/schema";
+import { skipPendingOfSession } from "./lifecycle";
 
 export interface ListenDelivery {
   delivery_id: string;
@@ -125,12 +126,8 @@ export class ListenSession extends DurableObject<Env> {
 export async function closeSession(env: Env, sessionId: string): Promise<void> {
   const db = database(env.DB);
   const now = Date.now();
-  const ofSession = db.select({ id: subscriptions.id }).from(subscriptions).where(eq(subscriptions.listenSessionId, sessionId));
   await db.batch([
-    db
-      .update(deliveries)
-      .set({ status: "skipped", nextAttemptAt: null, updatedAt: now })
-      .where(and(eq(deliveries.status, "pending"), inArray(deliveries.subscriptionId, ofSession))),
+    skipPendingOfSession(env, sessionId, now),
     db.delete(subscriptions).where(eq(subscriptions.listenSessionId, sessionId)),
     db.delete(listenSessions).where(eq(listenSessions.id, sessionId)),
   ]);
