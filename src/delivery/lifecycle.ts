@@ -35,9 +35,10 @@ export function createStatement(env: Env, rows: NewDelivery[], now: number) {
 
 /** createTestSend: the test event's delivery, already sent; settleStatements in the same batch finishes it. */
 export function createTestSendStatement(env: Env, d: Omit<NewDelivery, "status" | "nextAttemptAt">, now: number) {
-  return sqlRun(env.DB, sql`INSERT INTO deliveries (id, event_id, subscription_id, account_id, status, attempts_count, series_base,
-        created_at, updated_at)
-      VALUES (${d.id}, ${d.eventId}, ${d.subscriptionId}, ${d.accountId}, 'in_flight', 0, 0, ${now}, ${now})`);
+  return sqlRun(env.DB, sql`
+    INSERT INTO deliveries (id, event_id, subscription_id, account_id, status, attempts_count, series_base,
+      created_at, updated_at)
+    VALUES (${d.id}, ${d.eventId}, ${d.subscriptionId}, ${d.accountId}, 'in_flight', 0, 0, ${now}, ${now})`);
 }
 
 export interface ClaimedDelivery {
@@ -204,15 +205,15 @@ export const dueStatement = (env: Env, dueBefore: number, limit: number) =>
     WHERE next_attempt_at <= ${dueBefore} AND status = 'pending'
     ORDER BY next_attempt_at LIMIT ${limit}`);
 
-/** redeliver: a fresh series for one finished delivery whose subscription is active; false when it is not both. */
-export async function redeliver(env: Env, deliveryId: string, now: number): Promise<boolean> {
+/** redeliver: a fresh series for a finished delivery whose subscription is active; its new state, or null if not both. */
+export async function redeliver(env: Env, deliveryId: string, now: number) {
   const restarted = await sqlAll<{ id: string }>(env.DB, sql`
     UPDATE deliveries SET status = 'pending', series_base = attempts_count, next_attempt_at = ${now},
       lease_until = NULL, updated_at = ${now}
     WHERE id = ${deliveryId} AND status IN ('delivered', 'failed', 'skipped')
       AND EXISTS (SELECT 1 FROM subscriptions s WHERE s.id = deliveries.subscription_id AND s.active = 1)
     RETURNING id`);
-  return restarted.length > 0;
+  return restarted.length > 0 ? { status: "pending" as const, nextAttemptAt: now } : null;
 }
 
 /** recover: a fresh series for up to `limit` failed or skipped deliveries of a subscription, created in [since, until). */

@@ -99,7 +99,8 @@ export async function prepareEmit(
     inputs.map(async (input, i): Promise<PreparedEvent> => {
       const data = JSON.stringify(input.data);
       if (new TextEncoder().encode(data).length > MAX_DATA_BYTES) {
-        throw new ProblemError("payload_too_large", `${at(i, "data")} is over the ${MAX_DATA_BYTES / 1024} KiB cap for one event`, [
+        const detail = `${at(i, "data")} is over the ${MAX_DATA_BYTES / 1024} KiB cap for one event`;
+        throw new ProblemError("payload_too_large", detail, [
           { path: at(i, "data"), message: `larger than ${MAX_DATA_BYTES} bytes serialized` },
         ]);
       }
@@ -112,7 +113,9 @@ export async function prepareEmit(
   );
   const accountIds = [...new Set(inputs.map((e) => e.account_id))];
   const headerKey: KeyPair | null = opts.idempotencyKey ? [accountIds[0], `request:${opts.idempotencyKey}`] : null;
-  const eventKeys = events.map((p): KeyPair | null => (p.input.idempotency_key ? [p.input.account_id, `event:${p.input.idempotency_key}`] : null));
+  const eventKeys = events.map(({ input }): KeyPair | null =>
+    input.idempotency_key ? [input.account_id, `event:${input.idempotency_key}`] : null,
+  );
   return {
     batch: opts.batch,
     events,
@@ -134,7 +137,8 @@ export function planEmit(call: PreparedCall, found: Found, now: number): EmitPla
     const first = rememberedByScope.get(scopeKey(call.headerKey));
     if (first) {
       if (first.request_hash !== call.requestHash) {
-        return { kind: "refused", problem: new ProblemError("conflict", "this Idempotency-Key was used with a different body in the last 24 h") };
+        const why = "this Idempotency-Key was used with a different body in the last 24 h";
+        return { kind: "refused", problem: new ProblemError("conflict", why) };
       }
       return { kind: "replay", body: JSON.parse(first.response) };
     }
@@ -142,15 +146,15 @@ export function planEmit(call: PreparedCall, found: Found, now: number): EmitPla
 
   const eventScopes = call.eventKeys.map((k) => k && scopeKey(k));
   const errors = validationErrors(call, found, eventScopes, rememberedByScope);
-  if (errors.some((e) => e.message.startsWith("used with a different"))) {
-    return { kind: "refused", problem: new ProblemError("conflict", errors.map((e) => `${e.path}: ${e.message}`).join("; "), errors) };
-  }
   if (errors.length) {
-    return { kind: "refused", problem: new ProblemError("validation", errors.map((e) => `${e.path}: ${e.message}`).join("; "), errors) };
+    const code = errors.some((e) => e.message.startsWith("used with a different")) ? "conflict" : "validation";
+    return { kind: "refused", problem: new ProblemError(code, errors.map((e) => `${e.path}: ${e.message}`).join("; "), errors) };
   }
 
   // Fan-out: each event to every matching subscription of its account; a switched-off one records it as skipped.
-  const plan = { kind: "write" as const, events: [] as EventRow[], deliveries: [] as NewDelivery[], remember: [] as RememberRow[], pendingIds: [] as string[] };
+  const events: EventRow[] = [];
+  const deliveries: NewDelivery[] = [];
+  const remember: RememberRow[] = [];
   const answers: EmitResultBody["data"] = [];
   call.events.forEach((p, i) => {
     const replay = eventScopes[i] ? rememberedByScope.get(eventScopes[i]!) : undefined;
@@ -163,26 +167,37 @@ export function planEmit(call: PreparedCall, found: Found, now: number): EmitPla
     for (const sub of found.subscriptions) {
       if (sub.accountId !== p.input.account_id || !subscriptionMatches(sub, event)) continue;
       const status = initialStatus(sub.active);
-      const id = newId("delivery");
-      plan.deliveries.push({ id, eventId: p.id, subscriptionId: sub.id, accountId: sub.accountId, status, nextAttemptAt: status === "pending" ? now : null });
-      if (status === "pending") plan.pendingIds.push(id);
+      deliveries.push({
+        id: newId("delivery"),
+        eventId: p.id,
+        subscriptionId: sub.id,
+        accountId: sub.accountId,
+        status,
+        nextAttemptAt: status === "pending" ? now : null,
+      });
       count++;
     }
-    plan.events.push({ id: p.id, accountId: p.input.account_id, type: p.input.type, subject: event.subject, data: p.data, timestamp: p.timestamp });
+    const { account_id: accountId, type, idempotency_key: key } = p.input;
+    events.push({ id: p.id, accountId, type, subject: event.subject, data: p.data, timestamp: p.timestamp });
     const answer = { id: p.id, deliveries: count };
     answers.push(answer);
-    if (p.input.idempotency_key) {
-      plan.remember.push({ accountId: p.input.account_id, key: `event:${p.input.idempotency_key}`, requestHash: p.hash, response: JSON.stringify(answer) });
-    }
+    if (key) remember.push({ accountId, key: `event:${key}`, requestHash: p.hash, response: JSON.stringify(answer) });
   });
   const body: EmitResultBody = { data: answers };
   if (call.headerKey) {
-    plan.remember.push({ accountId: call.headerKey[0], key: call.headerKey[1], requestHash: call.requestHash, response: JSON.stringify(body) });
+    const [accountId, key] = call.headerKey;
+    remember.push({ accountId, key, requestHash: call.requestHash, response: JSON.stringify(body) });
   }
-  return { ...plan, body };
+  const pendingIds = deliveries.filter((d) => d.status === "pending").map((d) => d.id);
+  return { kind: "write", events, deliveries, remember, body, pendingIds };
 }
 
-function validationErrors(call: PreparedCall, found: Found, eventScopes: (string | null)[], rememberedByScope: Map<string, Remembered>) {
+function validationErrors(
+  call: PreparedCall,
+  found: Found,
+  eventScopes: (string | null)[],
+  rememberedByScope: Map<string, Remembered>,
+): FieldError[] {
   const at = fieldPath(call.batch);
   const errors: FieldError[] = [];
   const knownAccounts = new Set(found.accounts.map((a) => a.id));

@@ -13,15 +13,17 @@ import { enqueueDeliveries } from "./enqueue";
 
 export const RECOVER_LIMIT = 1000;
 
-/** A fresh series of attempts (same delivery id, so the same webhook-id), queued at once. */
-export async function redeliver(env: Env, delivery: DeliveryRow): Promise<void> {
-  if (!(await lifecycle.redeliver(env, delivery.id, Date.now()))) {
+/** A fresh series of attempts (same delivery id, so the same webhook-id), queued at once; answers the delivery as restarted. */
+export async function redeliver(env: Env, delivery: DeliveryRow): Promise<DeliveryRow> {
+  const restarted = await lifecycle.redeliver(env, delivery.id, Date.now());
+  if (!restarted) {
     const why = !isFinished(delivery.status)
       ? "this delivery is still in progress"
       : "its subscription is switched off or deleted: re-activate it first";
     throw new ProblemError("conflict", why);
   }
   await enqueueDeliveries(env, [delivery.id]);
+  return { ...delivery, ...restarted };
 }
 
 /** Redeliver every failed or skipped delivery of a subscription created since `since` (as Svix's recover). */
@@ -66,7 +68,11 @@ export async function sendTestEvent(env: Env, config: Config, sub: SubscriptionR
   await db.batch([
     sqlRun(env.DB, sql`INSERT INTO events (id, account_id, type, subject, data, timestamp, created_at)
       VALUES (${event.id}, ${sub.accountId}, ${event.type}, ${event.subject}, ${event.data}, ${now}, ${now})`),
-    lifecycle.createTestSendStatement(env, { id: deliveryId, eventId: event.id, subscriptionId: sub.id, accountId: sub.accountId }, now),
+    lifecycle.createTestSendStatement(
+      env,
+      { id: deliveryId, eventId: event.id, subscriptionId: sub.id, accountId: sub.accountId },
+      now,
+    ),
     ...lifecycle.settleStatements(env, [{ attempt, verdict: success ? { kind: "delivered" } : { kind: "failed" } }], Date.now()),
   ]);
   return {
