@@ -14,7 +14,7 @@ interface Transition {
   to: readonly DeliveryStatus[];
 }
 
-/** Every transition the lifecycle makes; `from: []` creates the delivery. */
+/** Every transition the lifecycle makes; `from: []` creates the delivery (purging the log deletes finished ones). */
 export const TRANSITIONS = {
   /** Emit: pending when its subscription is active, skipped when it is not. */
   create: { from: [], to: ["pending", "skipped"] },

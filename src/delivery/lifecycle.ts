@@ -229,10 +229,7 @@ export async function recover(env: Env, subscriptionId: string, since: number, u
   return restarted.map((r) => r.id);
 }
 
-/**
- * The end of the log: attempts, then finished deliveries, created before `cutoff`. No index
- * on time (every index costs a written row per delivery), so the sweep runs this once an hour.
- */
+/** The end of the log, for the sweep's hourly purge: attempts, then finished deliveries (no next_attempt_at), before `cutoff`. */
 export function purgeStatements(env: Env, cutoff: number, limit: number) {
   return [
     sqlRun(env.DB, sql`DELETE FROM attempts WHERE rowid IN (

@@ -4,7 +4,12 @@ import { type Found, planEmit, prepareEmit } from "../../src/services/emit-plan"
 import type { EmitEventInput } from "../../src/services/emit-schema";
 
 const now = 1_700_000_000_000;
-const event = (over: Partial<EmitEventInput> = {}): EmitEventInput => ({ account_id: "acct_a", type: "document.updated", data: { id: 1 }, ...over });
+const event = (over: Partial<EmitEventInput> = {}): EmitEventInput => ({
+  account_id: "acct_a",
+  type: "document.updated",
+  data: { id: 1 },
+  ...over,
+});
 const found = (over: Partial<Found> = {}): Found => ({
   accounts: [{ id: "acct_a" }, { id: "acct_b" }],
   types: [{ name: "document.updated", schema: null }, { name: "document.created", schema: '{"type":"object","required":["id"]}' }],
@@ -57,7 +62,11 @@ describe("the emit plan", () => {
   });
 
   it("refuses the whole call, naming each bad field, when one event is invalid", async () => {
-    const { plan: p } = await plan([event(), event({ account_id: "acct_none", type: "nope.nope" }), event({ type: "document.created", data: {} })]);
+    const { plan: p } = await plan([
+      event(),
+      event({ account_id: "acct_none", type: "nope.nope" }),
+      event({ type: "document.created", data: {} }),
+    ]);
     if (p.kind !== "refused") throw new Error(p.kind);
     expect(p.problem.code).toBe("validation");
     expect(p.problem.errors?.map((e) => e.path)).toEqual(["events[1].account_id", "events[1].type", "events[2].data"]);
@@ -70,7 +79,8 @@ describe("the emit plan", () => {
   });
 
   it("refuses an event over the size cap before anything is read", async () => {
-    await expect(prepareEmit([event({ data: "x".repeat(256 * 1024) })], { batch: false }, now)).rejects.toMatchObject({ code: "payload_too_large" });
+    const tooLarge = prepareEmit([event({ data: "x".repeat(256 * 1024) })], { batch: false }, now);
+    await expect(tooLarge).rejects.toMatchObject({ code: "payload_too_large" });
   });
 
   it("remembers each keyed event's answer and the whole call's under the header key", async () => {
@@ -96,7 +106,8 @@ describe("the emit plan", () => {
 
   it("answers a remembered event as before and writes only the new ones", async () => {
     const { call } = await plan([event({ idempotency_key: "k1" }), event({ data: { id: 2 } })]);
-    const remembered = [{ scope: "acct_a\u0000event:k1", request_hash: call.events[0].hash, response: '{"id":"evt_old","deliveries":1}' }];
+    const response = '{"id":"evt_old","deliveries":1}';
+    const remembered = [{ scope: "acct_a\u0000event:k1", request_hash: call.events[0].hash, response }];
     const p = planEmit(call, found({ remembered }), now);
     if (p.kind !== "write") throw new Error(p.kind);
     expect(p.body.data[0]).toEqual({ id: "evt_old", deliveries: 1 });
@@ -106,7 +117,8 @@ describe("the emit plan", () => {
 
   it("refuses an event key reused with a different event (conflict) or twice in one call (validation)", async () => {
     const { call } = await plan([event({ idempotency_key: "k1" })]);
-    const reused = planEmit(call, found({ remembered: [{ scope: "acct_a\u0000event:k1", request_hash: "other", response: "{}" }] }), now);
+    const remembered = [{ scope: "acct_a\u0000event:k1", request_hash: "other", response: "{}" }];
+    const reused = planEmit(call, found({ remembered }), now);
     expect(reused.kind === "refused" && reused.problem.code).toBe("conflict");
     const { plan: twice } = await plan([event({ idempotency_key: "k1" }), event({ idempotency_key: "k1", data: 2 })]);
     if (twice.kind !== "refused") throw new Error(twice.kind);

@@ -28,7 +28,12 @@ async function oneOfEach() {
       return env.DB.prepare(
         `INSERT INTO deliveries (id, event_id, subscription_id, account_id, status, attempts_count, series_base,
           next_attempt_at, lease_until, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 1, 0, ?, ?, ?, ?)`,
-      ).bind(ids[status], eventId, sub.id, accountId, status, waiting ? now - LONG_AGO : null, status === "in_flight" ? now - 1 : null, now - LONG_AGO, now);
+      ).bind(
+        ...[ids[status], eventId, sub.id, accountId, status],
+        waiting ? now - LONG_AGO : null,
+        status === "in_flight" ? now - 1 : null,
+        ...[now - LONG_AGO, now],
+      );
     }),
   ]);
   return { accountId, subscriptionId: sub.id as string, eventId, ids, now };
@@ -43,7 +48,9 @@ async function statuses(ids: Record<DeliveryStatus, string>) {
 }
 
 /** Runs `transition` over one delivery of each status: the moved ones are exactly those TRANSITIONS[name] starts from. */
-async function expectMoves(name: TransitionName, transition: (seeded: Awaited<ReturnType<typeof oneOfEach>>) => Promise<unknown>) {
+type Seeded = Awaited<ReturnType<typeof oneOfEach>>;
+
+async function expectMoves(name: TransitionName, transition: (seeded: Seeded) => Promise<unknown>) {
   const seeded = await oneOfEach();
   await transition(seeded);
   const after = await statuses(seeded.ids);
@@ -87,7 +94,8 @@ describe("each transition moves what the table says, and nothing else", () => {
     await expectMoves("redeliver", async ({ ids, now }) => {
       for (const s of DELIVERY_STATUSES) {
         const restarted = await lifecycle.redeliver(env, ids[s], now);
-        expect(restarted, s).toEqual(TRANSITIONS.redeliver.from.includes(s as never) ? { status: "pending", nextAttemptAt: now } : null);
+        const finished = (TRANSITIONS.redeliver.from as readonly string[]).includes(s);
+        expect(restarted, s).toEqual(finished ? { status: "pending", nextAttemptAt: now } : null);
       }
     });
   });
@@ -97,7 +105,8 @@ describe("each transition moves what the table says, and nothing else", () => {
   });
 
   it("settle: the verdict of an attempt on a claimed delivery", async () => {
-    for (const verdict of [{ kind: "delivered" }, { kind: "failed" }, { kind: "retry", delaySeconds: 1, nextAttemptAt: 1 }] as const) {
+    const verdicts = [{ kind: "delivered" }, { kind: "failed" }, { kind: "retry", delaySeconds: 1, nextAttemptAt: 1 }] as const;
+    for (const verdict of verdicts) {
       const { ids, now } = await oneOfEach();
       const attempt = {
         id: `att_${crypto.randomUUID()}`,
@@ -131,7 +140,9 @@ describe("each transition moves what the table says, and nothing else", () => {
     }));
     await database(env.DB).batch([lifecycle.createStatement(env, rows, now)]);
     for (const row of rows) {
-      const stored = await env.DB.prepare("SELECT status, next_attempt_at, attempts_count FROM deliveries WHERE id = ?").bind(row.id).first();
+      const stored = await env.DB.prepare("SELECT status, next_attempt_at, attempts_count FROM deliveries WHERE id = ?")
+        .bind(row.id)
+        .first();
       expect(stored).toEqual({ status: row.status, next_attempt_at: row.nextAttemptAt, attempts_count: 0 });
     }
   });
