@@ -48,7 +48,7 @@ const SUBSCRIPTIONS = 5;
 const DEACTIVATE_AFTER = 10;
 const RETRY_SCHEDULE = QUICK ? [1, 2, 4] : [1, 10, 60];
 const DELIVERY_TIMEOUT_MS = QUICK ? 3_000 : 10_000;
-// src/delivery/consumer.ts leaseMs: ceil(batch / 6) x DELIVERY_TIMEOUT_MS + 30 s (max_batch_size 25).
+// src/core/delivery-state.ts leaseMs: ceil(batch / 6) x DELIVERY_TIMEOUT_MS + 30 s (max_batch_size 25).
 const LEASE_MS = { one_to_six: DELIVERY_TIMEOUT_MS + 30_000, batch_of_25: 5 * DELIVERY_TIMEOUT_MS + 30_000 };
 const STALL_MS = DELIVERY_TIMEOUT_MS + 1_000; // 11 s in the full run
 const ATTEMPTS = RETRY_SCHEDULE.length + 1;

@@ -117,8 +117,7 @@ export const deliveryRoutes = createRouter()
     }),
     async (c) => {
       const delivery = await visibleDelivery(c, c.req.valid("param").id);
-      await redeliver(c.env, delivery);
-      return c.json(serializeDelivery({ ...delivery, status: "pending", nextAttemptAt: Date.now() }), 202);
+      return c.json(serializeDelivery(await redeliver(c.env, delivery)), 202);
     },
   )
   .openapi(

@@ -1,5 +1,6 @@
 /** Events, deliveries and attempts as the API shows them (documented in /openapi.json). */
 import { z } from "@hono/zod-openapi";
+import { DELIVERY_STATUSES } from "../core/delivery-state";
 import type { AttemptRow, DeliveryRow, EventRow } from "../db/schema";
 import { raw } from "./raw-json";
 import { iso, Timestamp } from "./schemas";
@@ -16,7 +17,7 @@ export const Event = z
   })
   .openapi("Event");
 
-export const DeliveryStatus = z.enum(["pending", "in_flight", "delivered", "failed", "skipped"]);
+export const DeliveryStatus = z.enum(DELIVERY_STATUSES);
 
 export const Delivery = z
   .object({

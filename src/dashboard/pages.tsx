@@ -2,6 +2,7 @@
  * Each page with the data it reads, rendered: what a GET shows, and what a refused
  * form shows again with its errors (and the status that goes with them).
  */
+import { DELIVERY_STATUSES, type DeliveryStatus } from "../core/delivery-state";
 import { idRegex } from "../core/ids";
 import type { FieldError } from "../core/problem";
 import { formatUtc } from "../core/utc-time";
@@ -12,7 +13,7 @@ import type { SubscriptionFormValues } from "./forms";
 import { noticeFrom } from "./notices";
 import { BASE } from "./paths";
 import { capMessage, planUsage } from "./plan-usage";
-import { catalog, DELIVERY_STATUSES, type DeliveryStatus, deliveryPage, lastAttempt, listSubscriptions } from "./queries";
+import { catalog, deliveryPage, lastAttempt, listSubscriptions } from "./queries";
 import { LoginPage } from "./views/sign-in";
 import { DetailPage } from "./views/subscription-detail";
 import { SubscriptionFormPage } from "./views/subscription-form";

@@ -3,6 +3,7 @@
  * operations the API calls); only these reads are the dashboard's own.
  */
 import { and, asc, desc, eq, getTableColumns, inArray, isNull, sql } from "drizzle-orm";
+import type { DeliveryStatus } from "../core/delivery-state";
 import { database } from "../db/client";
 import { afterCursor, newestFirst, toPage } from "../db/pagination";
 import {
@@ -17,8 +18,6 @@ import {
 } from "../db/schema";
 
 export const DELIVERIES_PAGE = 20;
-export const DELIVERY_STATUSES = ["pending", "in_flight", "delivered", "failed", "skipped"] as const;
-export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 
 export type ListedSubscription = SubscriptionRow & { lastStatus: DeliveryStatus | null; lastAt: number | null };
 

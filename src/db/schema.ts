@@ -1,6 +1,7 @@
 /** The D1 schema. drizzle-kit generates migrations/ from this file (`npm run db:generate`). */
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { DELIVERY_STATUSES } from "../core/delivery-state";
 
 const timestamps = {
   createdAt: integer("created_at").notNull(),
@@ -126,7 +127,7 @@ export const deliveries = sqliteTable(
     eventId: text("event_id").notNull(),
     subscriptionId: text("subscription_id").notNull(),
     accountId: text("account_id").notNull(),
-    status: text("status", { enum: ["pending", "in_flight", "delivered", "failed", "skipped"] }).notNull(),
+    status: text("status", { enum: DELIVERY_STATUSES }).notNull(),
     attemptsCount: integer("attempts_count").notNull().default(0),
     /** attempts_count when the current series began (a redelivery starts a fresh series). */
     seriesBase: integer("series_base").notNull().default(0),

@@ -5,24 +5,15 @@
  * message's typed outcome into ack() or retry({ delaySeconds }).
  */
 import { type Config, loadConfig } from "../config";
+import { leaseMs, MAX_CONNECTIONS } from "../core/delivery-state";
 import { MAX_QUEUE_DELAY_SECONDS, verdict } from "../core/retry";
-import { type ClaimedDelivery, claimDeliveries, type Recorded, recordAttempts } from "../db/deliveries";
 import { count } from "../metrics";
 import type { DeliveryMessage } from "../services/enqueue";
 import { healthOf } from "./health";
+import { type ClaimedDelivery, claim, type Recorded, settle } from "./lifecycle";
 import { sendAttempt } from "./send";
 
-export const MAX_CONNECTIONS = 6;
 const CLAIM_RETRY_SECONDS = 5;
-
-/**
- * A claim's lease covers its whole batch: each of the MAX_CONNECTIONS lanes sends up to
- * ceil(n / MAX_CONNECTIONS) attempts one after another, each up to DELIVERY_TIMEOUT_MS, and
- * 30 s more cover recording them. Shorter, and the sweep takes back deliveries a slow batch
- * (an endpoint that never answers) is still sending, for a concurrent consumer to send again.
- */
-export const leaseMs = (config: Config, batchSize = 1) =>
-  Math.ceil(Math.max(batchSize, 1) / MAX_CONNECTIONS) * config.deliveryTimeoutMs + 30_000;
 
 /** Runs `work` over `items`, at most `limit` at once. */
 export async function pool<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
@@ -67,7 +58,7 @@ export async function handleDeliveryBatch(batch: MessageBatch<DeliveryMessage>, 
   const ids = [...new Set(batch.messages.map((m) => m.body?.id).filter((id): id is string => typeof id === "string"))];
   let claimed: ClaimedDelivery[];
   try {
-    claimed = ids.length ? await claimDeliveries(env, ids, Date.now(), leaseMs(config, ids.length)) : [];
+    claimed = ids.length ? await claim(env, ids, Date.now(), leaseMs(config, ids.length)) : [];
   } catch (err) {
     console.error("claim failed, messages retried:", err instanceof Error ? err.message : err);
     batch.retryAll({ delaySeconds: CLAIM_RETRY_SECONDS });
@@ -78,7 +69,7 @@ export async function handleDeliveryBatch(batch: MessageBatch<DeliveryMessage>, 
   // consecutive_failures (and any deactivation) already count its attempt.
   await reportHealth(env, claimed, results);
   try {
-    await recordAttempts(env, results, Date.now());
+    await settle(env, results, Date.now());
   } catch (err) {
     // The lease runs out and the sweep sends these again: at least once, never lost.
     console.error("recording attempts failed:", err instanceof Error ? err.message : err);

@@ -4,11 +4,12 @@
  * Called only on a failed attempt and on the first success after one.
  */
 import { DurableObject } from "cloudflare:workers";
-import { and, eq } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import { loadConfig } from "../config";
 import { database } from "../db/client";
-import { deliveries, subscriptions } from "../db/schema";
+import { subscriptions } from "../db/schema";
 import { instrument } from "../metrics";
+import { skipPendingOfSubscription } from "./lifecycle";
 
 const RECENT_ATTEMPTS = 500;
 
@@ -44,7 +45,8 @@ export class SubscriptionHealth extends DurableObject<Env> {
       const count = success ? 0 : s.count + 1;
       const threshold = loadConfig(this.env).deactivateAfter;
       const deactivate = !success && !s.deactivated && threshold > 0 && count >= threshold;
-      const db = database(instrument(this.env, "durableObject").DB);
+      const env = instrument(this.env, "durableObject");
+      const db = database(env.DB);
       const now = Date.now();
       // D1 first: if it fails, nothing is recorded here and the caller's retry counts it again.
       if (deactivate) {
@@ -58,10 +60,7 @@ export class SubscriptionHealth extends DurableObject<Env> {
               disabledReason: `deactivated after ${count} consecutive failed attempts`,
             })
             .where(eq(subscriptions.id, subscriptionId)),
-          db
-            .update(deliveries)
-            .set({ status: "skipped", nextAttemptAt: null, updatedAt: now })
-            .where(and(eq(deliveries.subscriptionId, subscriptionId), eq(deliveries.status, "pending"))),
+          skipPendingOfSubscription(env, subscriptionId, now),
         ]);
       } else if (count !== s.count) {
         await db.update(subscriptions).set({ consecutiveFailures: count }).where(eq(subscriptions.id, subscriptionId));

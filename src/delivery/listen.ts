@@ -8,11 +8,12 @@
  * that opened the session is revoked, it deletes the session's subscriptions.
  */
 import { DurableObject } from "cloudflare:workers";
-import { and, eq, inArray } from "drizzle-orm";
+import { eq, inArray } from "drizzle-orm";
 import { loadConfig } from "../config";
 import { HEARTBEAT, LISTEN_CLOSE, leaseVerdict } from "../core/listen-lease";
 import { database } from "../db/client";
-import { apiKeys, deliveries, listenSessions, subscriptions } from "../db/schema";
+import { apiKeys, listenSessions, subscriptions } from "../db/schema";
+import { skipPendingOfSession } from "./lifecycle";
 
 /** Set by the API's connect route (never taken from the client): the key the socket came with. */
 export const LISTEN_KEY_HEADER = "x-hookline-listen-key-id";
@@ -203,12 +204,8 @@ function closeSocket(ws: WebSocket, code: number, reason: string): void {
 export async function closeSession(env: Env, sessionId: string): Promise<void> {
   const db = database(env.DB);
   const now = Date.now();
-  const ofSession = db.select({ id: subscriptions.id }).from(subscriptions).where(eq(subscriptions.listenSessionId, sessionId));
   await db.batch([
-    db
-      .update(deliveries)
-      .set({ status: "skipped", nextAttemptAt: null, updatedAt: now })
-      .where(and(eq(deliveries.status, "pending"), inArray(deliveries.subscriptionId, ofSession))),
+    skipPendingOfSession(env, sessionId, now),
     db.delete(subscriptions).where(eq(subscriptions.listenSessionId, sessionId)),
     db.delete(listenSessions).where(eq(listenSessions.id, sessionId)),
   ]);

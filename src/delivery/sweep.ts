@@ -7,6 +7,7 @@ import { sql } from "drizzle-orm";
 import { loadConfig } from "../config";
 import { database, sqlAll, sqlRun } from "../db/client";
 import { enqueueDeliveries } from "../services/enqueue";
+import { dueStatement, purgeStatements, releaseExpiredLeasesStatement } from "./lifecycle";
 import { closeSession } from "./listen";
 import { IDEMPOTENCY_TTL_MS } from "../services/emit";
 
@@ -17,33 +18,13 @@ const PURGE_LIMIT = 50_000;
 const HOUR_MS = 60 * 60 * 1000;
 
 /**
- * Only deliveries still to be sent or in flight have a next_attempt_at, so both
- * queries read the small partial index deliveries_due, never the whole log.
- */
-function requeueStatements(env: Env, now: number) {
-  return [
-    sqlAll<{ id: string }>(env.DB, sql`
-      UPDATE deliveries SET status = 'pending', lease_until = NULL, next_attempt_at = ${now}, updated_at = ${now}
-      WHERE next_attempt_at <= ${now} AND status = 'in_flight' AND lease_until < ${now}
-      RETURNING id`),
-    sqlAll<{ id: string }>(env.DB, sql`
-      SELECT id FROM deliveries
-      WHERE next_attempt_at <= ${now - SWEEP_GRACE_MS} AND status = 'pending'
-      ORDER BY next_attempt_at LIMIT ${SWEEP_LIMIT}`),
-  ] as const;
-}
-
-/**
  * The log past its retention. It has no index on time (every index costs a written row
  * per delivery, and D1 bills writes a thousand times reads), so it is scanned, once an hour.
  */
-function purgeStatements(env: Env, now: number, retentionDays: number) {
+function purgeLogStatements(env: Env, now: number, retentionDays: number) {
   const cutoff = now - retentionDays * 24 * HOUR_MS;
   return [
-    sqlRun(env.DB, sql`DELETE FROM attempts WHERE rowid IN (
-      SELECT rowid FROM attempts WHERE started_at < ${cutoff} LIMIT ${PURGE_LIMIT})`),
-    sqlRun(env.DB, sql`DELETE FROM deliveries WHERE rowid IN (
-      SELECT rowid FROM deliveries WHERE created_at < ${cutoff} AND next_attempt_at IS NULL LIMIT ${PURGE_LIMIT})`),
+    ...purgeStatements(env, cutoff, PURGE_LIMIT),
     sqlRun(env.DB, sql`DELETE FROM events WHERE rowid IN (
       SELECT rowid FROM events WHERE created_at < ${cutoff}
         AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = events.id) LIMIT ${PURGE_LIMIT})`),
@@ -56,10 +37,11 @@ export async function sweep(env: Env, now = Date.now(), purge = now % HOUR_MS < 
   const config = loadConfig(env);
   const db = database(env.DB);
   const [expired, due, lapsed] = await db.batch([
-    ...requeueStatements(env, now),
+    releaseExpiredLeasesStatement(env, now),
+    dueStatement(env, now - SWEEP_GRACE_MS, SWEEP_LIMIT),
     // Listen sessions whose Durable Object did not close them (their lease is refreshed while a CLI is connected).
     sqlAll<{ id: string }>(env.DB, sql`SELECT id FROM listen_sessions WHERE expires_at < ${now} LIMIT 100`),
-    ...(purge ? purgeStatements(env, now, config.logRetentionDays) : []),
+    ...(purge ? purgeLogStatements(env, now, config.logRetentionDays) : []),
   ]);
   const ids = [...new Set([...expired.map((r) => r.id), ...due.map((r) => r.id)])];
   await enqueueDeliveries(env, ids);

@@ -9,6 +9,7 @@ import { LISTEN_CLOSE } from "../core/listen-lease";
 import { database, sqlAll, sqlRun } from "../db/client";
 import { apiKeys, listenSessions, subscriptions } from "../db/schema";
 import { healthOf } from "../delivery/health";
+import { eraseOfAccountStatements } from "../delivery/lifecycle";
 import { listenSessionOf } from "../delivery/listen";
 
 export interface DeletionBudget {
@@ -49,12 +50,7 @@ export async function deleteAccount(env: Env, accountId: string, budget = DELETI
     // Deliveries and attempts are reached through the account's events (indexed), children first,
     // so that an interrupted call never leaves rows the next one cannot find.
     const [, , , , gone] = await db.batch([
-      sqlRun(env.DB, sql`DELETE FROM attempts WHERE rowid IN (
-        SELECT a.rowid FROM events e JOIN deliveries d ON d.event_id = e.id JOIN attempts a ON a.delivery_id = d.id
-        WHERE e.account_id = ${accountId} LIMIT ${n})`),
-      sqlRun(env.DB, sql`DELETE FROM deliveries WHERE rowid IN (
-        SELECT d.rowid FROM events e JOIN deliveries d ON d.event_id = e.id
-        WHERE e.account_id = ${accountId} AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.delivery_id = d.id) LIMIT ${n})`),
+      ...eraseOfAccountStatements(env, accountId, n),
       sqlRun(env.DB, sql`DELETE FROM events WHERE rowid IN (
         SELECT e.rowid FROM events e
         WHERE e.account_id = ${accountId} AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id) LIMIT ${n})`),

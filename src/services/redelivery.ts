@@ -1,50 +1,36 @@
 /** Redelivery, recovery and the test event: operator tools over the same engine. */
 import { asc, eq, sql } from "drizzle-orm";
 import type { Config } from "../config";
+import { isFinished } from "../core/delivery-state";
 import { newId } from "../core/ids";
 import { patternMatches } from "../core/matching";
 import { ProblemError } from "../core/problem";
-import { database, sqlAll, sqlRun } from "../db/client";
-import { recordStatements } from "../db/deliveries";
+import { database, sqlRun } from "../db/client";
 import { accounts, type DeliveryRow, eventTypes, type SubscriptionRow } from "../db/schema";
+import * as lifecycle from "../delivery/lifecycle";
 import { sendAttempt } from "../delivery/send";
 import { enqueueDeliveries } from "./enqueue";
 
-const FINISHED = "('delivered', 'failed', 'skipped')";
 export const RECOVER_LIMIT = 1000;
 
-/** A fresh series of attempts (same delivery id, so the same webhook-id), queued at once. */
-export async function redeliver(env: Env, delivery: DeliveryRow): Promise<void> {
-  const now = Date.now();
-  const restarted = await sqlAll<{ id: string }>(env.DB, sql`
-    UPDATE deliveries SET status = 'pending', series_base = attempts_count, next_attempt_at = ${now},
-      lease_until = NULL, updated_at = ${now}
-    WHERE id = ${delivery.id} AND status IN ${sql.raw(FINISHED)}
-      AND EXISTS (SELECT 1 FROM subscriptions s WHERE s.id = deliveries.subscription_id AND s.active = 1)
-    RETURNING id`);
-  if (restarted.length === 0) {
-    const why =
-      delivery.status === "pending" || delivery.status === "in_flight"
-        ? "this delivery is still in progress"
-        : "its subscription is switched off or deleted: re-activate it first";
+/** A fresh series of attempts (same delivery id, so the same webhook-id), queued at once; answers the delivery as restarted. */
+export async function redeliver(env: Env, delivery: DeliveryRow): Promise<DeliveryRow> {
+  const restarted = await lifecycle.redeliver(env, delivery.id, Date.now());
+  if (!restarted) {
+    const why = !isFinished(delivery.status)
+      ? "this delivery is still in progress"
+      : "its subscription is switched off or deleted: re-activate it first";
     throw new ProblemError("conflict", why);
   }
   await enqueueDeliveries(env, [delivery.id]);
+  return { ...delivery, ...restarted };
 }
 
 /** Redeliver every failed or skipped delivery of a subscription created since `since` (as Svix's recover). */
 export async function recover(env: Env, sub: SubscriptionRow, since: number, until: number): Promise<number> {
   if (!sub.active) throw new ProblemError("conflict", "the subscription is switched off: re-activate it first");
-  const now = Date.now();
-  const restarted = await sqlAll<{ id: string }>(env.DB, sql`
-    UPDATE deliveries SET status = 'pending', series_base = attempts_count, next_attempt_at = ${now},
-      lease_until = NULL, updated_at = ${now}
-    WHERE id IN (
-      SELECT id FROM deliveries WHERE subscription_id = ${sub.id} AND status IN ('failed', 'skipped')
-        AND created_at >= ${since} AND created_at < ${until}
-      ORDER BY created_at LIMIT ${RECOVER_LIMIT})
-    RETURNING id`);
-  await enqueueDeliveries(env, restarted.map((r) => r.id));
+  const restarted = await lifecycle.recover(env, sub.id, since, until, Date.now(), RECOVER_LIMIT);
+  await enqueueDeliveries(env, restarted);
   return restarted.length;
 }
 
@@ -82,10 +68,12 @@ export async function sendTestEvent(env: Env, config: Config, sub: SubscriptionR
   await db.batch([
     sqlRun(env.DB, sql`INSERT INTO events (id, account_id, type, subject, data, timestamp, created_at)
       VALUES (${event.id}, ${sub.accountId}, ${event.type}, ${event.subject}, ${event.data}, ${now}, ${now})`),
-    sqlRun(env.DB, sql`INSERT INTO deliveries (id, event_id, subscription_id, account_id, status, attempts_count, series_base,
-        created_at, updated_at)
-      VALUES (${deliveryId}, ${event.id}, ${sub.id}, ${sub.accountId}, 'in_flight', 0, 0, ${now}, ${now})`),
-    ...recordStatements(env, [{ attempt, verdict: success ? { kind: "delivered" } : { kind: "failed" } }], Date.now()),
+    lifecycle.createTestSendStatement(
+      env,
+      { id: deliveryId, eventId: event.id, subscriptionId: sub.id, accountId: sub.accountId },
+      now,
+    ),
+    ...lifecycle.settleStatements(env, [{ attempt, verdict: success ? { kind: "delivered" } : { kind: "failed" } }], Date.now()),
   ]);
   return {
     success,

@@ -2,7 +2,7 @@
  * Subscriptions as every face (/v1, Clara, SmartShape) creates and changes them:
  * target rules, catalog checks, secrets encrypted at rest, the plan cap.
  */
-import { and, asc, eq, inArray, isNull, sql } from "drizzle-orm";
+import { and, asc, eq, isNull, sql } from "drizzle-orm";
 import { type Config, plans } from "../config";
 import { decryptSecret, encryptSecret } from "../core/crypto";
 import { type Format, type FormatName, formats } from "../core/formats";
@@ -12,8 +12,9 @@ import { unknownPatterns } from "../core/matching";
 import { type FieldError, notFound, ProblemError } from "../core/problem";
 import { checkTargetUrl } from "../core/url-safety";
 import { database, sqlAll } from "../db/client";
+import { type AccountRow, eventTypes, type SubscriptionRow, subscriptions } from "../db/schema";
 import { healthOf } from "../delivery/health";
-import { type AccountRow, deliveries, eventTypes, type SubscriptionRow, subscriptions } from "../db/schema";
+import { skipPendingOfSubscription } from "../delivery/lifecycle";
 
 export interface SubscriptionInput {
   url: string;
@@ -221,10 +222,7 @@ export async function deleteSubscription(env: Env, row: SubscriptionRow) {
   const now = Date.now();
   await db.batch([
     db.delete(subscriptions).where(eq(subscriptions.id, row.id)),
-    db
-      .update(deliveries)
-      .set({ status: "skipped", nextAttemptAt: null, updatedAt: now })
-      .where(and(eq(deliveries.subscriptionId, row.id), inArray(deliveries.status, ["pending"]))),
+    skipPendingOfSubscription(env, row.id, now),
   ]);
   await healthOf(env, row.id).destroy();
 }

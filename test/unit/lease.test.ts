@@ -4,7 +4,7 @@
  */
 import { expect, it } from "vitest";
 import type { Config } from "../../src/config";
-import { leaseMs, MAX_CONNECTIONS } from "../../src/delivery/consumer";
+import { leaseMs, MAX_CONNECTIONS } from "../../src/core/delivery-state";
 
 it("a claim's lease covers its whole batch of timed-out attempts, plus 30 s to record them", () => {
   const config = { deliveryTimeoutMs: 10_000 } as Config;

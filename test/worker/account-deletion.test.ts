@@ -5,7 +5,7 @@
 import { createExecutionContext, createMessageBatch, getQueueResult, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { recordAttempts } from "../../src/db/deliveries";
+import { settle } from "../../src/delivery/lifecycle";
 import { healthOf } from "../../src/delivery/health";
 import Hookline from "../../src/index";
 import { deleteAccount } from "../../src/services/accounts";
@@ -133,7 +133,7 @@ describe("DELETE /v1/accounts/{id}", () => {
       id: `att_${crypto.randomUUID()}`, deliveryId, number: 1, startedAt: now, durationMs: 5, outcome: "success" as const,
       statusCode: 200, error: null, responseHeaders: {}, responseBody: "ok",
     };
-    await recordAttempts(env, [{ attempt, verdict: { kind: "delivered" } }], now);
+    await settle(env, [{ attempt, verdict: { kind: "delivered" } }], now);
     expect(await env.DB.prepare("SELECT count(*) AS n FROM attempts WHERE delivery_id = ?").bind(deliveryId).first("n")).toBe(0);
   });
 });

@@ -1,7 +1,8 @@
 /** A subscription's delivery log: the status filter, redelivery since a time, each delivery and its attempts. */
+import { DELIVERY_STATUSES, type DeliveryStatus } from "../../core/delivery-state";
 import type { AttemptRow, SubscriptionRow } from "../../db/schema";
 import { BASE, subscriptionUrl } from "../paths";
-import { DELIVERY_STATUSES, type DeliveryStatus, type LoggedDelivery } from "../queries";
+import type { LoggedDelivery } from "../queries";
 import { Badge, Csrf, excerpt, FieldErrors, statusLabel, Time } from "./parts";
 
 function Attempts({ list }: { list: AttemptRow[] }) {

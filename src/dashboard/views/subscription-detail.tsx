@@ -1,7 +1,8 @@
 /** One subscription's page: its settings and actions, the test result, its secret, and its delivery log. */
+import type { DeliveryStatus } from "../../core/delivery-state";
 import type { AccountRow, AttemptRow, SubscriptionRow } from "../../db/schema";
 import { BASE, subscriptionUrl } from "../paths";
-import type { DeliveryStatus, LoggedDelivery } from "../queries";
+import type { LoggedDelivery } from "../queries";
 import { DeliveryLog } from "./deliveries";
 import { type PageContext, Layout } from "./layout";
 import { Csrf, excerpt, formatLabels, Notice, ProblemBox, Time } from "./parts";

@@ -1,0 +1,62 @@
+/**
+ * A delivery's statuses and the moves between them, and how long a claim holds one:
+ * pure, so src/delivery/lifecycle.ts (the only writer of a delivery's state), the
+ * consumer and the tests agree on them.
+ */
+import type { Config } from "../config";
+import type { AttemptVerdict } from "./retry";
+
+export const DELIVERY_STATUSES = ["pending", "in_flight", "delivered", "failed", "skipped"] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+
+interface Transition {
+  from: readonly DeliveryStatus[];
+  to: readonly DeliveryStatus[];
+}
+
+/** Every transition the lifecycle makes; `from: []` creates the delivery (purging the log deletes finished ones). */
+export const TRANSITIONS = {
+  /** Emit: pending when its subscription is active, skipped when it is not. */
+  create: { from: [], to: ["pending", "skipped"] },
+  /** A test send goes out before it is recorded, so it is written in flight and settled in the same batch. */
+  createTestSend: { from: [], to: ["in_flight"] },
+  /** A consumer takes it, with a lease. */
+  claim: { from: ["pending"], to: ["in_flight"] },
+  /** Its subscription was switched off or deleted, or its listen session closed. */
+  skip: { from: ["pending"], to: ["skipped"] },
+  /** What follows an attempt: see verdict in ./retry. */
+  settle: { from: ["in_flight"], to: ["delivered", "pending", "failed"] },
+  /** The sweep: the consumer's lease ran out before it settled. */
+  releaseLease: { from: ["in_flight"], to: ["pending"] },
+  /** A fresh series of attempts, asked for one delivery. */
+  redeliver: { from: ["delivered", "failed", "skipped"], to: ["pending"] },
+  /** A fresh series for a subscription's failures over a time window. */
+  recover: { from: ["failed", "skipped"], to: ["pending"] },
+} as const satisfies Record<string, Transition>;
+
+export type TransitionName = keyof typeof TRANSITIONS;
+
+/** Whether any transition moves a delivery from `from` to `to`. */
+export const canMove = (from: DeliveryStatus, to: DeliveryStatus): boolean =>
+  Object.values(TRANSITIONS).some((t: Transition) => t.from.includes(from) && t.to.includes(to));
+
+/** Nothing is in flight and nothing more will be sent unless someone asks. */
+export const isFinished = (status: DeliveryStatus): boolean =>
+  status === "delivered" || status === "failed" || status === "skipped";
+
+export const initialStatus = (subscriptionActive: boolean): "pending" | "skipped" => (subscriptionActive ? "pending" : "skipped");
+
+/** The status an attempt's verdict leaves its delivery in: a retry waits as pending. */
+export const statusAfter = (v: AttemptVerdict): "delivered" | "pending" | "failed" => (v.kind === "retry" ? "pending" : v.kind);
+
+/** The Workers limit on simultaneous outbound connections: the consumer sends this many at once. */
+export const MAX_CONNECTIONS = 6;
+
+/**
+ * A claim's lease covers its whole batch: each of the MAX_CONNECTIONS lanes sends up to
+ * ceil(n / MAX_CONNECTIONS) attempts one after another, each up to DELIVERY_TIMEOUT_MS, and
+ * 30 s more cover recording them. Shorter, and the sweep takes back deliveries a slow batch
+ * (an endpoint that never answers) is still sending, for a concurrent consumer to send again.
+ */
+export const leaseMs = (config: Pick<Config, "deliveryTimeoutMs">, batchSize = 1) =>
+  Math.ceil(Math.max(batchSize, 1) / MAX_CONNECTIONS) * config.deliveryTimeoutMs + 30_000;

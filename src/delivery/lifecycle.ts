@@ -1,0 +1,258 @@
+/**
+ * The one owner of a delivery's state: every write of deliveries.status, next_attempt_at,
+ * lease_until and attempts_count is one of these transitions (named as in
+ * TRANSITIONS, src/core/delivery-state.ts); everything else only reads deliveries.
+ * Most return statements, so callers put them in their own D1 batch.
+ */
+import { and, eq, inArray, sql } from "drizzle-orm";
+import { statusAfter } from "../core/delivery-state";
+import type { FormatEvent } from "../core/formats";
+import type { AttemptVerdict } from "../core/retry";
+import { database, sqlAll, sqlRun } from "../db/client";
+import { deliveries, subscriptions } from "../db/schema";
+import type { AttemptRecord, SendTarget } from "./send";
+
+/** A delivery as emit creates it. */
+export interface NewDelivery {
+  id: string;
+  eventId: string;
+  subscriptionId: string;
+  accountId: string;
+  status: "pending" | "skipped";
+  /** Now for a pending delivery, null for a skipped one. */
+  nextAttemptAt: number | null;
+}
+
+/** create: one JSON parameter for every row, so 100 events x 20 subscriptions stay within D1's 100 bound parameters. */
+export function createStatement(env: Env, rows: NewDelivery[], now: number) {
+  const values = rows.map((d) => [d.id, d.eventId, d.subscriptionId, d.accountId, d.status, d.nextAttemptAt]);
+  return sqlRun(env.DB, sql`
+    INSERT INTO deliveries (id, event_id, subscription_id, account_id, status, attempts_count, series_base,
+      next_attempt_at, created_at, updated_at)
+    SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, 0, 0, value ->> 5, ${now}, ${now}
+    FROM json_each(${JSON.stringify(values)})`);
+}
+
+/** createTestSend: the test event's delivery, already sent; settleStatements in the same batch finishes it. */
+export function createTestSendStatement(env: Env, d: Omit<NewDelivery, "status" | "nextAttemptAt">, now: number) {
+  return sqlRun(env.DB, sql`
+    INSERT INTO deliveries (id, event_id, subscription_id, account_id, status, attempts_count, series_base,
+      created_at, updated_at)
+    VALUES (${d.id}, ${d.eventId}, ${d.subscriptionId}, ${d.accountId}, 'in_flight', 0, 0, ${now}, ${now})`);
+}
+
+export interface ClaimedDelivery {
+  id: string;
+  /** 1 for the first try of the current series. */
+  attemptInSeries: number;
+  /** The attempt's number across the delivery's whole life. */
+  attemptNumber: number;
+  consecutiveFailures: number;
+  event: FormatEvent;
+  target: SendTarget;
+}
+
+interface ClaimRow {
+  id: string;
+  attempts_count: number;
+  series_base: number;
+  event_id: string;
+  type: string;
+  subject: string | null;
+  data: string;
+  timestamp: number;
+  sub_id: string;
+  url: string;
+  format: string;
+  headers: string;
+  secret_enc: string | null;
+  previous_secret_enc: string | null;
+  previous_secret_until: number | null;
+  derived_enc: string | null;
+  consecutive_failures: number;
+  owner: string;
+}
+
+/** claim: pending, due (a second of slack for queue timing), subscription active; the rest of the batch is left alone. */
+export async function claim(env: Env, ids: string[], now: number, leaseMs: number) {
+  const db = database(env.DB);
+  const idList = JSON.stringify(ids);
+  const [, claimed, rows] = await db.batch([
+    // A subscription switched off (or deleted) meanwhile is not sent to.
+    sqlRun(env.DB, sql`
+      UPDATE deliveries SET status = 'skipped', next_attempt_at = NULL, updated_at = ${now}
+      WHERE id IN (SELECT value FROM json_each(${idList})) AND status = 'pending'
+        AND NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.id = deliveries.subscription_id AND s.active = 1)`),
+    // The lease makes a second copy of the same message a no-op.
+    sqlAll<{ id: string }>(env.DB, sql`
+      UPDATE deliveries SET status = 'in_flight', lease_until = ${now + leaseMs}, updated_at = ${now}
+      WHERE id IN (SELECT value FROM json_each(${idList})) AND status = 'pending'
+        AND (next_attempt_at IS NULL OR next_attempt_at <= ${now + 1000})
+      RETURNING id`),
+    sqlAll<ClaimRow>(env.DB, sql`
+      SELECT d.id, d.attempts_count, d.series_base, e.id AS event_id, e.type, e.subject, e.data, e.timestamp,
+        s.id AS sub_id, s.url, s.format, s.headers, s.secret_enc, s.previous_secret_enc, s.previous_secret_until,
+        s.derived_enc, s.consecutive_failures, coalesce(a.email, a.name) AS owner
+      FROM deliveries d
+        JOIN events e ON e.id = d.event_id
+        JOIN subscriptions s ON s.id = d.subscription_id
+        JOIN accounts a ON a.id = d.account_id
+      WHERE d.id IN (SELECT value FROM json_each(${idList})) AND d.status = 'in_flight' AND d.lease_until = ${now + leaseMs}`),
+  ]);
+  const mine = new Set(claimed.map((r) => r.id));
+  return rows
+    .filter((r) => mine.has(r.id))
+    .map(
+      (r): ClaimedDelivery => ({
+        id: r.id,
+        attemptInSeries: r.attempts_count - r.series_base + 1,
+        attemptNumber: r.attempts_count + 1,
+        consecutiveFailures: r.consecutive_failures,
+        event: { id: r.event_id, type: r.type, subject: r.subject, data: r.data, timestamp: r.timestamp, owner: r.owner },
+        target: {
+          id: r.sub_id,
+          url: r.url,
+          format: r.format,
+          headers: JSON.parse(r.headers),
+          secretEnc: r.secret_enc,
+          previousSecretEnc: r.previous_secret_enc,
+          previousSecretUntil: r.previous_secret_until,
+          derivedEnc: r.derived_enc,
+        },
+      }),
+    );
+}
+
+export interface Recorded {
+  attempt: AttemptRecord;
+  verdict: AttemptVerdict;
+}
+
+/** settle: every attempt of a batch and the new state of its deliveries, for one D1 batch. */
+export function settleStatements(env: Env, results: Recorded[], now: number) {
+  const db = database(env.DB);
+  const attemptRows = results.map(({ attempt: a }) => [
+    a.id,
+    a.deliveryId,
+    a.number,
+    a.startedAt,
+    a.durationMs,
+    a.outcome,
+    a.statusCode,
+    a.error,
+    a.responseHeaders === null ? null : JSON.stringify(a.responseHeaders),
+    a.responseBody,
+  ]);
+  const stateRows = results.map(({ attempt, verdict }) => [
+    attempt.deliveryId,
+    statusAfter(verdict),
+    verdict.kind === "retry" ? verdict.nextAttemptAt : null,
+  ]);
+  return [
+    sqlRun(env.DB, sql`
+      INSERT INTO attempts (id, delivery_id, number, started_at, duration_ms, outcome, status_code, error,
+        response_headers, response_body)
+      SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7,
+        value ->> 8, value ->> 9
+      FROM json_each(${JSON.stringify(attemptRows)})
+      -- A delivery deleted while it was being sent (its account deleted) leaves no orphan attempt.
+      WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.id = value ->> 1)`),
+    sqlRun(env.DB, sql`
+      UPDATE deliveries SET status = j.value ->> 1, next_attempt_at = j.value ->> 2, lease_until = NULL,
+        attempts_count = attempts_count + 1, updated_at = ${now}
+      FROM json_each(${JSON.stringify(stateRows)}) AS j
+      WHERE deliveries.id = j.value ->> 0`),
+  ] as const;
+}
+
+export async function settle(env: Env, results: Recorded[], now: number): Promise<void> {
+  if (results.length === 0) return;
+  await database(env.DB).batch(settleStatements(env, results, now));
+}
+
+const skipped = (now: number) => ({ status: "skipped" as const, nextAttemptAt: null, updatedAt: now });
+
+/** skip: what a subscription switched off or deleted still had to send. */
+export const skipPendingOfSubscription = (env: Env, subscriptionId: string, now: number) =>
+  database(env.DB)
+    .update(deliveries)
+    .set(skipped(now))
+    .where(and(eq(deliveries.subscriptionId, subscriptionId), eq(deliveries.status, "pending")));
+
+/** skip: what a closing listen session's subscriptions still had to send; batch it before deleting them. */
+export function skipPendingOfSession(env: Env, sessionId: string, now: number) {
+  const db = database(env.DB);
+  const ofSession = db.select({ id: subscriptions.id }).from(subscriptions).where(eq(subscriptions.listenSessionId, sessionId));
+  return db
+    .update(deliveries)
+    .set(skipped(now))
+    .where(and(eq(deliveries.status, "pending"), inArray(deliveries.subscriptionId, ofSession)));
+}
+
+/**
+ * releaseLease: in flight past its lease (a consumer died or never recorded), pending again.
+ * Only deliveries still to be sent or in flight have a next_attempt_at, so this and
+ * dueStatement read the small partial index deliveries_due, never the whole log.
+ */
+export const releaseExpiredLeasesStatement = (env: Env, now: number) =>
+  sqlAll<{ id: string }>(env.DB, sql`
+    UPDATE deliveries SET status = 'pending', lease_until = NULL, next_attempt_at = ${now}, updated_at = ${now}
+    WHERE next_attempt_at <= ${now} AND status = 'in_flight' AND lease_until < ${now}
+    RETURNING id`);
+
+/** Pending and due since before `dueBefore`: their message is lost, or waits longer than a queue delay allows. */
+export const dueStatement = (env: Env, dueBefore: number, limit: number) =>
+  sqlAll<{ id: string }>(env.DB, sql`
+    SELECT id FROM deliveries
+    WHERE next_attempt_at <= ${dueBefore} AND status = 'pending'
+    ORDER BY next_attempt_at LIMIT ${limit}`);
+
+/** redeliver: a fresh series for a finished delivery whose subscription is active; its new state, or null if not both. */
+export async function redeliver(env: Env, deliveryId: string, now: number) {
+  const restarted = await sqlAll<{ id: string }>(env.DB, sql`
+    UPDATE deliveries SET status = 'pending', series_base = attempts_count, next_attempt_at = ${now},
+      lease_until = NULL, updated_at = ${now}
+    WHERE id = ${deliveryId} AND status IN ('delivered', 'failed', 'skipped')
+      AND EXISTS (SELECT 1 FROM subscriptions s WHERE s.id = deliveries.subscription_id AND s.active = 1)
+    RETURNING id`);
+  return restarted.length > 0 ? { status: "pending" as const, nextAttemptAt: now } : null;
+}
+
+/** recover: a fresh series for up to `limit` failed or skipped deliveries of a subscription, created in [since, until). */
+export async function recover(env: Env, subscriptionId: string, since: number, until: number, now: number, limit: number) {
+  const restarted = await sqlAll<{ id: string }>(env.DB, sql`
+    UPDATE deliveries SET status = 'pending', series_base = attempts_count, next_attempt_at = ${now},
+      lease_until = NULL, updated_at = ${now}
+    WHERE id IN (
+      SELECT id FROM deliveries WHERE subscription_id = ${subscriptionId} AND status IN ('failed', 'skipped')
+        AND created_at >= ${since} AND created_at < ${until}
+      ORDER BY created_at LIMIT ${limit})
+    RETURNING id`);
+  return restarted.map((r) => r.id);
+}
+
+/** The end of the log, for the sweep's hourly purge: attempts, then finished deliveries (no next_attempt_at), before `cutoff`. */
+export function purgeStatements(env: Env, cutoff: number, limit: number) {
+  return [
+    sqlRun(env.DB, sql`DELETE FROM attempts WHERE rowid IN (
+      SELECT rowid FROM attempts WHERE started_at < ${cutoff} LIMIT ${limit})`),
+    sqlRun(env.DB, sql`DELETE FROM deliveries WHERE rowid IN (
+      SELECT rowid FROM deliveries WHERE created_at < ${cutoff} AND next_attempt_at IS NULL LIMIT ${limit})`),
+  ];
+}
+
+/**
+ * erase: an account's deliveries and their attempts, `limit` of each (the account is being
+ * deleted). Reached through its events (indexed), children first, so an interrupted call
+ * never leaves rows the next one cannot find.
+ */
+export function eraseOfAccountStatements(env: Env, accountId: string, limit: number) {
+  return [
+    sqlRun(env.DB, sql`DELETE FROM attempts WHERE rowid IN (
+      SELECT a.rowid FROM events e JOIN deliveries d ON d.event_id = e.id JOIN attempts a ON a.delivery_id = d.id
+      WHERE e.account_id = ${accountId} LIMIT ${limit})`),
+    sqlRun(env.DB, sql`DELETE FROM deliveries WHERE rowid IN (
+      SELECT d.rowid FROM events e JOIN deliveries d ON d.event_id = e.id
+      WHERE e.account_id = ${accountId} AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.delivery_id = d.id) LIMIT ${limit})`),
+  ] as const;
+}

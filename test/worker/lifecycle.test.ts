@@ -1,0 +1,149 @@
+/**
+ * The lifecycle's statements against real D1: each transition moves exactly the statuses
+ * TRANSITIONS (src/core/delivery-state.ts) says it starts from, to the ones it may end in,
+ * and leaves every other delivery alone.
+ */
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { DELIVERY_STATUSES, type DeliveryStatus, TRANSITIONS, type TransitionName } from "../../src/core/delivery-state";
+import { database } from "../../src/db/client";
+import * as lifecycle from "../../src/delivery/lifecycle";
+import { createAccount, createSubscription } from "./harness";
+
+const LONG_AGO = 60_000;
+
+/** One delivery in each status, all due, the one in flight with its lease run out. */
+async function oneOfEach() {
+  const { id: accountId, key } = await createAccount();
+  const sub = await createSubscription(key);
+  const now = Date.now();
+  const eventId = `evt_${crypto.randomUUID()}`;
+  const ids = Object.fromEntries(DELIVERY_STATUSES.map((s) => [s, `dlv_${crypto.randomUUID()}`])) as Record<DeliveryStatus, string>;
+  await env.DB.batch([
+    env.DB.prepare(
+      "INSERT INTO events (id, account_id, type, subject, data, timestamp, created_at) VALUES (?, ?, 'document.updated', NULL, '{}', ?, ?)",
+    ).bind(eventId, accountId, now, now),
+    ...DELIVERY_STATUSES.map((status) => {
+      const waiting = status === "pending" || status === "in_flight";
+      return env.DB.prepare(
+        `INSERT INTO deliveries (id, event_id, subscription_id, account_id, status, attempts_count, series_base,
+          next_attempt_at, lease_until, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 1, 0, ?, ?, ?, ?)`,
+      ).bind(
+        ...[ids[status], eventId, sub.id, accountId, status],
+        waiting ? now - LONG_AGO : null,
+        status === "in_flight" ? now - 1 : null,
+        ...[now - LONG_AGO, now],
+      );
+    }),
+  ]);
+  return { accountId, subscriptionId: sub.id as string, eventId, ids, now };
+}
+
+async function statuses(ids: Record<DeliveryStatus, string>) {
+  const { results } = await env.DB.prepare(`SELECT id, status FROM deliveries WHERE id IN (SELECT value FROM json_each(?))`)
+    .bind(JSON.stringify(Object.values(ids)))
+    .all<{ id: string; status: DeliveryStatus }>();
+  const byId = new Map(results.map((r) => [r.id, r.status]));
+  return Object.fromEntries(DELIVERY_STATUSES.map((s) => [s, byId.get(ids[s])])) as Record<DeliveryStatus, DeliveryStatus>;
+}
+
+/** Runs `transition` over one delivery of each status: the moved ones are exactly those TRANSITIONS[name] starts from. */
+type Seeded = Awaited<ReturnType<typeof oneOfEach>>;
+
+async function expectMoves(name: TransitionName, transition: (seeded: Seeded) => Promise<unknown>) {
+  const seeded = await oneOfEach();
+  await transition(seeded);
+  const after = await statuses(seeded.ids);
+  const moved = DELIVERY_STATUSES.filter((s) => after[s] !== s);
+  expect(moved, name).toEqual(DELIVERY_STATUSES.filter((s) => (TRANSITIONS[name].from as readonly string[]).includes(s)));
+  for (const s of moved) expect(TRANSITIONS[name].to, `${name} from ${s}`).toContain(after[s]);
+  return after;
+}
+
+describe("each transition moves what the table says, and nothing else", () => {
+  it("claim: a due pending delivery goes in flight", async () => {
+    await expectMoves("claim", ({ ids, now }) => lifecycle.claim(env, Object.values(ids), now, 30_000));
+  });
+
+  it("skip: a subscription's pending deliveries, not the one in flight", async () => {
+    await expectMoves("skip", ({ subscriptionId, now }) => lifecycle.skipPendingOfSubscription(env, subscriptionId, now));
+  });
+
+  it("skip: a listen session's pending deliveries", async () => {
+    await expectMoves("skip", async ({ subscriptionId, now }) => {
+      const sessionId = `lsn_${crypto.randomUUID()}`;
+      await env.DB.prepare("UPDATE subscriptions SET listen_session_id = ? WHERE id = ?").bind(sessionId, subscriptionId).run();
+      await database(env.DB).batch([lifecycle.skipPendingOfSession(env, sessionId, now)]);
+    });
+  });
+
+  it("releaseLease: in flight past its lease is pending again, and the sweep finds it due", async () => {
+    const after = await expectMoves("releaseLease", async ({ ids, now }) => {
+      const [released, due] = await database(env.DB).batch([
+        lifecycle.releaseExpiredLeasesStatement(env, now),
+        lifecycle.dueStatement(env, now - 5_000, 5_000),
+      ]);
+      expect(released.map((r) => r.id)).toContain(ids.in_flight);
+      expect(due.map((r) => r.id)).toContain(ids.pending);
+      expect(due.map((r) => r.id)).not.toContain(ids.delivered);
+    });
+    expect(after.in_flight).toBe("pending");
+  });
+
+  it("redeliver: any finished delivery starts a fresh series; one still in progress is refused", async () => {
+    await expectMoves("redeliver", async ({ ids, now }) => {
+      for (const s of DELIVERY_STATUSES) {
+        const restarted = await lifecycle.redeliver(env, ids[s], now);
+        const finished = (TRANSITIONS.redeliver.from as readonly string[]).includes(s);
+        expect(restarted, s).toEqual(finished ? { status: "pending", nextAttemptAt: now } : null);
+      }
+    });
+  });
+
+  it("recover: the failed and skipped ones of a subscription, not the delivered", async () => {
+    await expectMoves("recover", ({ subscriptionId, now }) => lifecycle.recover(env, subscriptionId, 0, now, now, 1000));
+  });
+
+  it("settle: the verdict of an attempt on a claimed delivery", async () => {
+    const verdicts = [{ kind: "delivered" }, { kind: "failed" }, { kind: "retry", delaySeconds: 1, nextAttemptAt: 1 }] as const;
+    for (const verdict of verdicts) {
+      const { ids, now } = await oneOfEach();
+      const attempt = {
+        id: `att_${crypto.randomUUID()}`,
+        deliveryId: ids.in_flight,
+        number: 2,
+        startedAt: now,
+        durationMs: 1,
+        outcome: verdict.kind === "delivered" ? ("success" as const) : ("http_status" as const),
+        statusCode: verdict.kind === "delivered" ? 200 : 500,
+        error: null,
+        responseHeaders: null,
+        responseBody: null,
+      };
+      await lifecycle.settle(env, [{ attempt, verdict }], now);
+      const after = await statuses(ids);
+      expect(TRANSITIONS.settle.to).toContain(after.in_flight);
+      expect(after.in_flight).toBe(verdict.kind === "retry" ? "pending" : verdict.kind);
+      expect(DELIVERY_STATUSES.filter((s) => s !== "in_flight").every((s) => after[s] === s)).toBe(true);
+    }
+  });
+
+  it("create: pending and skipped, as emit decides", async () => {
+    const { accountId, subscriptionId, eventId, now } = await oneOfEach();
+    const rows = TRANSITIONS.create.to.map((status) => ({
+      id: `dlv_${crypto.randomUUID()}`,
+      eventId,
+      subscriptionId,
+      accountId,
+      status,
+      nextAttemptAt: status === "pending" ? now : null,
+    }));
+    await database(env.DB).batch([lifecycle.createStatement(env, rows, now)]);
+    for (const row of rows) {
+      const stored = await env.DB.prepare("SELECT status, next_attempt_at, attempts_count FROM deliveries WHERE id = ?")
+        .bind(row.id)
+        .first();
+      expect(stored).toEqual({ status: row.status, next_attempt_at: row.nextAttemptAt, attempts_count: 0 });
+    }
+  });
+});
