@@ -1,14 +1,16 @@
 /**
  * The queue consumer: claim the batch, send each claimed delivery (six at a time,
- * the Workers connection limit), record every attempt in one D1 batch, tell the
- * subscription's Durable Object only about failures and recoveries, then turn each
- * message's typed outcome into ack() or retry({ delaySeconds }).
+ * the Workers connection limit), and record outcomes as they come: an outcome waits
+ * at most RECORD_WINDOW_MS for others to share its D1 round trip, so a batch of prompt
+ * receivers records once, and a receiver that hangs holds back no one else's record.
+ * The subscription's Durable Object hears only of failures and recoveries. Each
+ * message's typed outcome becomes ack() or a retry with its delay.
  */
 import { type Config, loadConfig } from "../config";
 import { leaseMs, MAX_CONNECTIONS } from "../core/delivery-state";
 import { MAX_QUEUE_DELAY_SECONDS, verdict } from "../core/retry";
 import { count } from "../metrics";
-import type { DeliveryMessage } from "../services/enqueue";
+import { type DeliveryMessage, enqueueDeliveries } from "../services/enqueue";
 import { healthOf } from "./health";
 import { type ClaimedDelivery, claim, type Recorded, settle } from "./lifecycle";
 import { sendAttempt } from "./send";
@@ -29,14 +31,12 @@ export async function pool<T, R>(items: T[], limit: number, work: (item: T) => P
   return results;
 }
 
-export async function attemptDeliveries(env: Env, config: Config, claimed: ClaimedDelivery[]): Promise<Recorded[]> {
-  return pool(claimed, MAX_CONNECTIONS, async (d) => {
-    const attempt = await sendAttempt(env, config, d.target, d.event, d.id, d.attemptNumber);
-    count("deliveries", "attempts");
-    if (attempt.outcome === "success") count("deliveries", "succeeded");
-    return { attempt, verdict: verdict(attempt.outcome === "success", d.attemptInSeries, config.retrySchedule, Date.now()) };
-  });
-}
+const attemptOutcome = async (env: Env, config: Config, d: ClaimedDelivery): Promise<Recorded> => {
+  const attempt = await sendAttempt(env, config, d.target, d.event, d.id, d.attemptNumber);
+  count("deliveries", "attempts");
+  if (attempt.outcome === "success") count("deliveries", "succeeded");
+  return { attempt, verdict: verdict(attempt.outcome === "success", d.attemptInSeries, config.retrySchedule, Date.now()) };
+};
 
 /** A healthy endpoint costs no Durable Object call: only failures and the first success after them. */
 export async function reportHealth(env: Env, claimed: ClaimedDelivery[], results: Recorded[]): Promise<void> {
@@ -53,6 +53,9 @@ export async function reportHealth(env: Env, claimed: ClaimedDelivery[], results
   for (const s of settled) if (s.status === "rejected") console.error("failure counter not updated:", String(s.reason));
 }
 
+/** How long an outcome may wait for others to share its round trip: well within a second of its answer. */
+export const RECORD_WINDOW_MS = 300;
+
 export async function handleDeliveryBatch(batch: MessageBatch<DeliveryMessage>, env: Env): Promise<void> {
   const config = loadConfig(env);
   const ids = [...new Set(batch.messages.map((m) => m.body?.id).filter((id): id is string => typeof id === "string"))];
@@ -64,30 +67,94 @@ export async function handleDeliveryBatch(batch: MessageBatch<DeliveryMessage>, 
     batch.retryAll({ delaySeconds: CLAIM_RETRY_SECONDS });
     return;
   }
-  const results = await attemptDeliveries(env, config, claimed);
-  // The counter first, so that once a delivery reads as settled, its subscription's
-  // consecutive_failures (and any deactivation) already count its attempt.
-  await reportHealth(env, claimed, results);
-  try {
-    await settle(env, results, Date.now());
-  } catch (err) {
-    // The lease runs out and the sweep sends these again: at least once, never lost.
-    console.error("recording attempts failed:", err instanceof Error ? err.message : err);
-  }
+  const recorder = new OutcomeRecorder(env, batch.messages, claimed.length);
+  await pool(claimed, MAX_CONNECTIONS, async (d) => recorder.add(d, await attemptOutcome(env, config, d)));
+  await recorder.finish();
+}
 
-  const retryDelay = new Map<string, number>();
-  for (const r of results) {
-    if (r.verdict.kind === "retry" && r.verdict.delaySeconds <= MAX_QUEUE_DELAY_SECONDS) {
-      retryDelay.set(r.attempt.deliveryId, r.verdict.delaySeconds);
+interface Outcome {
+  delivery: ClaimedDelivery;
+  result: Recorded;
+}
+
+/**
+ * Records a batch's outcomes in as few D1 round trips as promptness allows. A flush before
+ * the batch ends cannot use message.retry() (it takes effect only once the handler returns):
+ * its retries go out as messages of their own, with their delay, and the originals are acked.
+ */
+class OutcomeRecorder {
+  private buffer: Outcome[] = [];
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private flushing: Promise<void> = Promise.resolve();
+  private received = 0;
+  private readonly byDelivery = new Map<string, Message<DeliveryMessage>[]>();
+  private readonly answered = new Set<Message<DeliveryMessage>>();
+
+  constructor(
+    private readonly env: Env,
+    private readonly messages: readonly Message<DeliveryMessage>[],
+    private readonly expected: number,
+  ) {
+    for (const m of messages) {
+      const id = m.body?.id;
+      if (typeof id === "string") this.byDelivery.set(id, [...(this.byDelivery.get(id) ?? []), m]);
     }
   }
-  const retried = new Set<string>();
-  for (const message of batch.messages) {
-    const delay = retryDelay.get(message.body?.id);
-    // One retry per delivery, even when the queue handed the same message twice.
-    if (delay !== undefined && !retried.has(message.body.id)) {
-      retried.add(message.body.id);
-      message.retry({ delaySeconds: delay });
+
+  add(delivery: ClaimedDelivery, result: Recorded): void {
+    this.buffer.push({ delivery, result });
+    if (++this.received === this.expected) this.flush(false);
+    else this.timer ??= setTimeout(() => this.flush(true), RECORD_WINDOW_MS);
+  }
+
+  /** Waits for every flush, then settles the messages of deliveries never claimed (acked: nothing to send). */
+  async finish(): Promise<void> {
+    if (this.buffer.length) this.flush(false);
+    await this.flushing;
+    for (const message of this.messages) this.answer(message, undefined);
+  }
+
+  private flush(early: boolean): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    const outcomes = this.buffer;
+    this.buffer = [];
+    this.flushing = this.flushing.then(() => this.record(outcomes, early));
+  }
+
+  private async record(outcomes: Outcome[], early: boolean): Promise<void> {
+    const claimed = outcomes.map((o) => o.delivery);
+    const results = outcomes.map((o) => o.result);
+    // The counter first, so that once a delivery reads as settled, its subscription's
+    // consecutive_failures (and any deactivation) already count its attempt.
+    await reportHealth(this.env, claimed, results);
+    try {
+      await settle(this.env, results, Date.now());
+    } catch (err) {
+      // The lease runs out and the sweep sends these again: at least once, never lost.
+      console.error("recording attempts failed:", err instanceof Error ? err.message : err);
+    }
+    for (const { result } of outcomes) {
+      const delay = result.verdict.kind === "retry" && result.verdict.delaySeconds <= MAX_QUEUE_DELAY_SECONDS ? result.verdict.delaySeconds : undefined;
+      const messages = this.byDelivery.get(result.attempt.deliveryId) ?? [];
+      this.byDelivery.delete(result.attempt.deliveryId);
+      if (delay !== undefined && early) {
+        // Its own message, due when the retry is; should sending fail, the sweep finds it due in D1.
+        await enqueueDeliveries(this.env, [result.attempt.deliveryId], delay);
+        count("queue", "retries");
+        for (const m of messages) this.answer(m, undefined);
+      } else {
+        // One retry per delivery, even when the queue handed the same message twice.
+        messages.forEach((m, i) => this.answer(m, i === 0 ? delay : undefined));
+      }
+    }
+  }
+
+  private answer(message: Message<DeliveryMessage>, retryDelay: number | undefined): void {
+    if (this.answered.has(message)) return;
+    this.answered.add(message);
+    if (retryDelay !== undefined) {
+      message.retry({ delaySeconds: retryDelay });
       count("queue", "retries");
     } else {
       message.ack();

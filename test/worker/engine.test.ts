@@ -188,6 +188,73 @@ describe.concurrent("the consumer and the failure counter", () => {
   });
 });
 
+describe("recording outcomes as they come", () => {
+  it("endpoints that hang hold back neither another account's record nor a retry's schedule", async () => {
+    const now = Date.now();
+    const seed = async (behaviour: string, count: number) => {
+      const { id: accountId, key } = await createAccount();
+      const sub = await createSubscription(key, { url: receiverUrl(behaviour).url });
+      const ids: string[] = [];
+      for (let i = 0; i < count; i++) {
+        const eventId = `evt_${crypto.randomUUID()}`;
+        const id = `dlv_${crypto.randomUUID()}`;
+        await env.DB.batch([
+          insertEvent(eventId, accountId, `{"n":${i}}`, now),
+          insertDelivery({ id, eventId, subscriptionId: sub.id, accountId, status: "pending", nextAttemptAt: now, createdAt: now }),
+        ]);
+        ids.push(id);
+      }
+      return ids;
+    };
+    const hanging = await seed("hang", 4);
+    const [prompt] = await seed("ok", 1);
+    const [failing] = await seed("status/500", 1);
+    const status = async (id: string) =>
+      (await env.DB.prepare("SELECT status, next_attempt_at FROM deliveries WHERE id = ?").bind(id).first<{ status: string; next_attempt_at: number | null }>())!;
+    const messages = [...hanging, prompt, failing].map((id, i) => ({ id: `m${i}`, timestamp: new Date(), attempts: 1, body: { id } }));
+
+    const consumed = consume(messages);
+    // The prompt delivery reads as delivered, and the failed one as scheduled, while the batch
+    // still waits on the hanging endpoints (DELIVERY_TIMEOUT_MS is 1 s in tests).
+    await waitFor("the prompt delivery to be recorded", async () => (await status(prompt)).status === "delivered");
+    expect((await status(failing)).status).toBe("pending");
+    expect((await status(failing)).next_attempt_at).not.toBeNull();
+    for (const id of hanging) expect((await status(id)).status).toBe("in_flight");
+
+    const result = await consumed;
+    // The failed delivery's retry went out as its own message; the hanging ones retry with the batch.
+    const index = (id: string) => `m${[...hanging, prompt, failing].indexOf(id)}`;
+    expect(result.explicitAcks).toEqual(expect.arrayContaining([index(prompt), index(failing)]));
+    expect(result.retryMessages.map((m: { msgId: string }) => m.msgId).sort()).toEqual(hanging.map(index).sort());
+    for (const id of hanging) expect((await status(id)).status).toBe("pending");
+  });
+
+  it("a batch of prompt endpoints records in one round trip and acks every message", async () => {
+    const { id: accountId, key } = await createAccount();
+    const sub = await createSubscription(key, { url: receiverUrl("ok").url });
+    const now = Date.now();
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const eventId = `evt_${crypto.randomUUID()}`;
+      const id = `dlv_${crypto.randomUUID()}`;
+      await env.DB.batch([
+        insertEvent(eventId, accountId, `{"n":${i}}`, now),
+        insertDelivery({ id, eventId, subscriptionId: sub.id, accountId, status: "pending", nextAttemptAt: now, createdAt: now }),
+      ]);
+      ids.push(id);
+    }
+    const result = await consume(ids.map((id, i) => ({ id: `p${i}`, timestamp: new Date(), attempts: 1, body: { id } })));
+    expect(result.explicitAcks.sort()).toEqual(ids.map((_, i) => `p${i}`).sort());
+    const rows = await env.DB.prepare(
+      `SELECT DISTINCT updated_at FROM deliveries WHERE id IN (${ids.map(() => "?").join(",")}) AND status = 'delivered'`,
+    )
+      .bind(...ids)
+      .all();
+    // One settle statement wrote them all: one updated_at.
+    expect(rows.results).toHaveLength(1);
+  });
+});
+
 /** Hands messages to the Worker's queue handler, as the queue would, and reads what it acked or retried. */
 async function consume(messages: { id: string; timestamp: Date; attempts: number; body: { id: string } }[]) {
   const batch = createMessageBatch<{ id: string }>("hookline-deliveries", messages);
