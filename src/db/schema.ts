@@ -1,4 +1,9 @@
-/** The D1 schema. drizzle-kit generates migrations/ from this file (`npm run db:generate`). */
+/**
+ * The D1 schema. drizzle-kit generates migrations/ from this file (`npm run db:generate`).
+ * events, deliveries, attempts and idempotency_keys are WITHOUT ROWID tables (migration
+ * 0004, hand-written: drizzle cannot say it): keyed by their primary key alone, one row
+ * written per insert fewer. They have no `rowid`: statements name rows by their key.
+ */
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import { DELIVERY_STATUSES } from "../core/delivery-state";

@@ -234,10 +234,10 @@ export async function recover(env: Env, subscriptionId: string, since: number, u
 /** The end of the log, for the sweep's hourly purge: attempts, then finished deliveries (no next_attempt_at), before `cutoff`. */
 export function purgeStatements(env: Env, cutoff: number, limit: number) {
   return [
-    sqlRun(env.DB, sql`DELETE FROM attempts WHERE rowid IN (
-      SELECT rowid FROM attempts WHERE started_at < ${cutoff} LIMIT ${limit})`),
-    sqlRun(env.DB, sql`DELETE FROM deliveries WHERE rowid IN (
-      SELECT rowid FROM deliveries WHERE created_at < ${cutoff} AND next_attempt_at IS NULL LIMIT ${limit})`),
+    sqlRun(env.DB, sql`DELETE FROM attempts WHERE id IN (
+      SELECT id FROM attempts WHERE started_at < ${cutoff} LIMIT ${limit})`),
+    sqlRun(env.DB, sql`DELETE FROM deliveries WHERE id IN (
+      SELECT id FROM deliveries WHERE created_at < ${cutoff} AND next_attempt_at IS NULL LIMIT ${limit})`),
   ];
 }
 
@@ -248,11 +248,11 @@ export function purgeStatements(env: Env, cutoff: number, limit: number) {
  */
 export function eraseOfAccountStatements(env: Env, accountId: string, limit: number) {
   return [
-    sqlRun(env.DB, sql`DELETE FROM attempts WHERE rowid IN (
-      SELECT a.rowid FROM events e JOIN deliveries d ON d.event_id = e.id JOIN attempts a ON a.delivery_id = d.id
+    sqlRun(env.DB, sql`DELETE FROM attempts WHERE id IN (
+      SELECT a.id FROM events e JOIN deliveries d ON d.event_id = e.id JOIN attempts a ON a.delivery_id = d.id
       WHERE e.account_id = ${accountId} LIMIT ${limit})`),
-    sqlRun(env.DB, sql`DELETE FROM deliveries WHERE rowid IN (
-      SELECT d.rowid FROM events e JOIN deliveries d ON d.event_id = e.id
+    sqlRun(env.DB, sql`DELETE FROM deliveries WHERE id IN (
+      SELECT d.id FROM events e JOIN deliveries d ON d.event_id = e.id
       WHERE e.account_id = ${accountId} AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.delivery_id = d.id) LIMIT ${limit})`),
   ] as const;
 }

@@ -25,8 +25,8 @@ function purgeLogStatements(env: Env, now: number, retentionDays: number) {
   const cutoff = now - retentionDays * 24 * HOUR_MS;
   return [
     ...purgeStatements(env, cutoff, PURGE_LIMIT),
-    sqlRun(env.DB, sql`DELETE FROM events WHERE rowid IN (
-      SELECT rowid FROM events WHERE created_at < ${cutoff}
+    sqlRun(env.DB, sql`DELETE FROM events WHERE id IN (
+      SELECT id FROM events WHERE created_at < ${cutoff}
         AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = events.id) LIMIT ${PURGE_LIMIT})`),
     sqlRun(env.DB, sql`DELETE FROM idempotency_keys WHERE created_at <= ${now - IDEMPOTENCY_TTL_MS}`),
   ];

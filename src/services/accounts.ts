@@ -51,11 +51,11 @@ export async function deleteAccount(env: Env, accountId: string, budget = DELETI
     // so that an interrupted call never leaves rows the next one cannot find.
     const [, , , , gone] = await db.batch([
       ...eraseOfAccountStatements(env, accountId, n),
-      sqlRun(env.DB, sql`DELETE FROM events WHERE rowid IN (
-        SELECT e.rowid FROM events e
+      sqlRun(env.DB, sql`DELETE FROM events WHERE id IN (
+        SELECT e.id FROM events e
         WHERE e.account_id = ${accountId} AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id) LIMIT ${n})`),
-      sqlRun(env.DB, sql`DELETE FROM idempotency_keys WHERE rowid IN (
-        SELECT rowid FROM idempotency_keys WHERE account_id = ${accountId} LIMIT ${n})`),
+      sqlRun(env.DB, sql`DELETE FROM idempotency_keys WHERE account_id = ${accountId} AND key IN (
+        SELECT key FROM idempotency_keys WHERE account_id = ${accountId} LIMIT ${n})`),
       // The account goes last, in the same transaction as its last rows.
       sqlAll<{ id: string }>(env.DB, sql`DELETE FROM accounts WHERE id = ${accountId}
         AND NOT EXISTS (SELECT 1 FROM events WHERE account_id = ${accountId})

@@ -1,0 +1,58 @@
+/// <reference types="node" />
+/**
+ * A deployment that applied the earlier migrations upgrades in place: the log's tables are
+ * rebuilt WITHOUT ROWID (migration 0004) with every row kept, in workerd's own SQLite.
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { Miniflare } from "miniflare";
+import { afterAll, beforeAll, expect, it } from "vitest";
+
+const dir = join(import.meta.dirname, "../../migrations");
+const files = readdirSync(dir).filter((f) => f.endsWith(".sql")).sort();
+const statements = (file: string) =>
+  readFileSync(join(dir, file), "utf8")
+    .split("--> statement-breakpoint")
+    .map((s) => s.trim())
+    .filter((s) => s.replace(/--.*$/gm, "").trim());
+
+let mf: Miniflare;
+let db: D1Database;
+beforeAll(async () => {
+  mf = new Miniflare({ modules: true, script: "export default { fetch: () => new Response() }", d1Databases: ["DB"] });
+  db = (await mf.getD1Database("DB")) as unknown as D1Database;
+});
+afterAll(() => mf?.dispose());
+
+it("0004 rebuilds events, deliveries, attempts and idempotency keys without rowid, keeping their rows", async () => {
+  const lean = files.findIndex((f) => f.startsWith("0004_"));
+  expect(lean).toBeGreaterThan(0);
+  for (const file of files.slice(0, lean)) for (const s of statements(file)) await db.prepare(s).run();
+  const now = Date.now();
+  await db.batch([
+    db.prepare("INSERT INTO accounts (id, name, plan, created_at, updated_at) VALUES ('acct_1', 'a', 'pro', ?, ?)").bind(now, now),
+    db.prepare("INSERT INTO events VALUES ('evt_1', 'acct_1', 'document.updated', 'doc', '{\"x\":1}', ?, ?)").bind(now, now),
+    db.prepare("INSERT INTO deliveries VALUES ('dlv_1', 'evt_1', 'sub_1', 'acct_1', 'pending', 1, 0, ?, NULL, ?, ?)").bind(now, now, now),
+    db.prepare("INSERT INTO attempts VALUES ('att_1', 'dlv_1', 1, ?, 12, 'http_status', 500, 'no', '{}', 'body')").bind(now),
+    db.prepare("INSERT INTO idempotency_keys VALUES ('acct_1', 'request:k', 'h', '{}', ?)").bind(now),
+  ]);
+
+  for (const file of files.slice(lean)) for (const s of statements(file)) await db.prepare(s).run();
+
+  expect(await db.prepare("SELECT id, data FROM events").all()).toMatchObject({ results: [{ id: "evt_1", data: '{"x":1}' }] });
+  expect(await db.prepare("SELECT id, status, next_attempt_at FROM deliveries").all()).toMatchObject({
+    results: [{ id: "dlv_1", status: "pending", next_attempt_at: now }],
+  });
+  expect(await db.prepare("SELECT id, response_body FROM attempts").all()).toMatchObject({ results: [{ id: "att_1", response_body: "body" }] });
+  expect(await db.prepare("SELECT key FROM idempotency_keys").all()).toMatchObject({ results: [{ key: "request:k" }] });
+  for (const table of ["events", "deliveries", "attempts", "idempotency_keys"]) {
+    await expect(db.prepare(`SELECT rowid FROM ${table}`).all(), table).rejects.toThrow(/no such column: rowid/);
+  }
+  const indexes = await db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%' ORDER BY name").all();
+  expect(indexes.results.map((r) => r.name)).toEqual(
+    expect.arrayContaining(["attempts_delivery", "deliveries_due", "deliveries_event", "deliveries_subscription", "events_account"]),
+  );
+  // The foreign key still holds: deleting the account takes its events.
+  await db.prepare("DELETE FROM accounts WHERE id = 'acct_1'").run();
+  expect((await db.prepare("SELECT count(*) AS n FROM events").first<{ n: number }>())!.n).toBe(0);
+});
