@@ -136,3 +136,44 @@ export const credentials = fc.oneof(
   // What a client can put in a header at all: printable ASCII (fetch refuses the rest).
   fc.string({ unit: "binary-ascii", maxLength: 80 }).map((s) => `Bearer ${s.replace(/[^\x20-\x7e]/g, "")}`),
 );
+
+const patterns = fc.oneof(fc.constantFrom("(", "[a-", "^a+$", "(a+)+$", "\\p{L}+", "(?<n>a)\\k<n>", "*", "\\"), hostileString);
+
+/** JSON Schemas that half make sense: known keywords with odd values, unresolvable refs, broken patterns. */
+const jsonSchema = fc.oneof(
+  jsonValue,
+  fc.record(
+    {
+      type: fc.oneof(fc.constantFrom("object", "string", "number", "integer", "array", "boolean", "null", "nope"), fc.array(fc.constantFrom("string", "null", "nope"), { maxLength: 3 }), jsonValue),
+      properties: fc.dictionary(hostileString, fc.record({ type: fc.constantFrom("string", "number", "object"), pattern: patterns, minLength: fc.oneof(fc.integer(), jsonValue) }, { requiredKeys: [] }), { maxKeys: 3 }),
+      required: fc.oneof(fc.array(hostileString, { maxLength: 3 }), jsonValue),
+      pattern: patterns,
+      patternProperties: fc.dictionary(patterns, fc.constant({ type: "string" }), { maxKeys: 2 }),
+      $ref: fc.constantFrom("#/nope", "https://example.com/schema", "#", "#/properties/x", "#/$defs/a"),
+      $defs: fc.dictionary(hostileString, jsonValue, { maxKeys: 2 }),
+      format: fc.constantFrom("email", "date-time", "uri", "regex", "nope"),
+      items: jsonValue,
+      enum: fc.array(jsonValue, { maxLength: 3 }),
+      const: jsonValue,
+      additionalProperties: fc.oneof(fc.boolean(), jsonValue),
+      multipleOf: fc.oneof(fc.double(), fc.constantFrom(0, -1, 1e-300)),
+      maxLength: fc.oneof(fc.integer(), jsonValue),
+    },
+    { requiredKeys: [] },
+  ),
+);
+
+let named = 0;
+/** Operator bodies: accounts and event types, hostile or valid with hostile fields laid over. */
+export const operatorBodies = {
+  account: overlay(
+    fc.constant(null).map(() => ({ name: `fuzz-acct-${Date.now().toString(36)}-${named++}`, plan: "business" })),
+    fc.record({ name: hostileString, email: hostileString, plan: fc.oneof(fc.constantFrom("pro", "business", "free"), hostileString), extra: jsonValue }, { requiredKeys: [] }),
+  ),
+  accountUpdate: fc.record({ plan: fc.oneof(fc.constantFrom("pro", "business"), hostileString), email: fc.oneof(fc.constant(null), hostileString, fc.emailAddress()), name: hostileString }, { requiredKeys: [] }),
+  eventType: overlay(
+    fc.constant(null).map(() => ({ name: `fuzz.t${named++}`, description: "fuzzed" })),
+    fc.record({ name: hostileString, description: hostileString, schema: jsonSchema, example: jsonValue, deprecated: fc.oneof(fc.boolean(), jsonValue) }, { requiredKeys: [] }),
+  ),
+  eventTypeUpdate: fc.record({ description: hostileString, schema: fc.oneof(fc.constant(null), jsonSchema), example: jsonValue, deprecated: fc.oneof(fc.boolean(), jsonValue) }, { requiredKeys: [] }),
+};
