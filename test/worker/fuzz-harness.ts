@@ -2,9 +2,9 @@
  * The fuzzer's transport and tally. Requests go to the Worker's own entrypoint class in
  * this isolate, with the real bindings (D1, Queues, Durable Objects), not through the
  * pool's SELF service binding: under @cloudflare/vitest-pool-workers every call through
- * that binding costs more than the one before (about 4 ms for the first hundred, over
- * 100 ms after 600, then "Maximum call stack size exceeded"; cloudflare/workers-sdk#15446),
- * which is what kept a campaign of thousands of requests from finishing.
+ * that binding costs more than the one before (about 4 ms each for the first 200 calls,
+ * over 100 ms each by the 600th, then "Maximum call stack size exceeded";
+ * cloudflare/workers-sdk#15446), which kept a campaign of thousands of requests from finishing.
  */
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
