@@ -97,7 +97,7 @@ const rows = Object.entries(report.properties ?? {}).map(
 const md = [
   `Fuzzed ${report.date} on ${report.machine.cpus}× ${report.machine.cpu_model}, ${report.machine.memory_gb} GB, Node ${report.machine.node}, wrangler ${wrangler} (workerd through the Vitest pool); load average ${report.machine.load_average_before[0]} before, ${report.machine.load_average_after[0]} after.`,
   "",
-  `\`${report.command}\`: **${report.passed ? "passed" : "FAILED"}** in ${report.duration_s} s. ${report.requests ?? "?"} requests, ${report.five_xx ?? "?"} answers of 5xx, ${report.partial_rows ?? "?"} partial rows, ${report.cross_account_reads ?? "?"} cross-account reads.${failures.length ? ` ${failures.join("; ")}.` : ""}`,
+  `\`${report.command}\`: **${report.passed ? "passed" : "FAILED"}** in ${report.duration_s} s. ${report.requests ?? "?"} requests, ${report.five_xx ?? "?"} answers of 5xx, ${report.partial_rows ?? "?"} partial rows, ${report.cross_account_reads ?? "?"} cross-account reads.${failures.length ? ` Failed: ${failures.join("; ")}.` : ""}`,
   "",
   "| property | runs | requests | 2xx | 4xx | 5xx | seconds |",
   "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
