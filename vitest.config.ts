@@ -24,6 +24,8 @@ export default defineConfig({
           RETRY_SCHEDULE: "1,1,1",
           DELIVERY_TIMEOUT_MS: "1000",
           FUZZ_RUNS: process.env.FUZZ_RUNS ?? "60",
+          FUZZ_SEED: process.env.FUZZ_SEED ?? "",
+          FUZZ_MIN_REQUESTS: process.env.FUZZ_MIN_REQUESTS ?? "0",
         },
         // Outbound fetch goes to a test double, not the network (and not by patching the code).
         outboundService: receiverDouble,

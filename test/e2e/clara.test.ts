@@ -214,7 +214,8 @@ describe("Clara.io receivers verify X-Clara-Signature as the seed says", () => {
     for (const q of r.requests) expect(claraSignatureMatches("the-real-hook-secret", q.body, q.headers["x-clara-signature"])).toBe(true);
   });
 
-  it.skipIf(!HAS_RUBY)("the seed's Ruby verify_signature accepts the delivery and halts 500 on the wrong secret (skipped: ruby is not installed)", async () => {
+  // Skipped only outside CI: .ci/run installs Debian's ruby, so there a missing ruby fails this test.
+  it.skipIf(!HAS_RUBY && !process.env.CI)("the seed's Ruby verify_signature accepts the delivery and halts 500 on the wrong secret (skipped: ruby is not installed)", async () => {
     expect(accepted, "the first receiver test ran").toBeDefined();
     const script = join(scratch, "verify.rb");
     const body = join(scratch, "body.json");

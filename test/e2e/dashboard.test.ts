@@ -56,7 +56,8 @@ beforeAll(async () => {
   account = { id: res.json.id, name: res.json.name, key: res.json.api_key.key };
   context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
   await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: service.url });
-  context.setDefaultTimeout(10_000);
+  // Every step waits for what the page shows; this only caps a wait, and Chromium and wrangler share the machine.
+  context.setDefaultTimeout(30_000);
   context.on("page", watch);
   page = await context.newPage();
 });

@@ -58,3 +58,9 @@ export async function deliveryWithAttempts(id: string, token?: string) {
   expect(res.status, res.text).toBe(200);
   return res.json;
 }
+
+/** Milliseconds from the end of attempt i-1 to the start of attempt i, on the service's clock. */
+export function gapAfter(attempts: { started_at: string; duration_ms: number }[], i: number): number {
+  const previous = attempts[i - 1];
+  return Date.parse(attempts[i].started_at) - (Date.parse(previous.started_at) + previous.duration_ms);
+}
