@@ -6,7 +6,7 @@
  * Each test deploys a copy of the committed wrangler.toml from its own temporary folder.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -15,7 +15,10 @@ import { afterAll, describe, expect, it } from "vitest";
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const FAKE = join(ROOT, "test", "e2e", "fake-wrangler.mjs");
 const COMMITTED = readFileSync(join(ROOT, "wrangler.toml"), "utf8");
-const MIGRATIONS = ["0000_init.sql", "0001_seed_event_types.sql", "0002_listen_sessions.sql"];
+/** Every migration of the repository, as `d1 migrations apply` lists them. */
+const MIGRATIONS = readdirSync(join(ROOT, "migrations"))
+  .filter((f) => f.endsWith(".sql"))
+  .sort();
 const OPS = { id: "9a1b2c3d4e5f60718293a4b5c6d7e8f9", name: "Hookline Ops" };
 const SANDBOX = { id: "0f1e2d3c4b5a69788796a5b4c3d2e1f0", name: "Sandbox" };
 const URL_ = "https://hookline.ops-team.workers.dev";
