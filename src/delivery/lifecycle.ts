@@ -9,7 +9,7 @@ import { statusAfter } from "../core/delivery-state";
 import type { FormatEvent } from "../core/formats";
 import type { AttemptVerdict } from "../core/retry";
 import { database, sqlAll, sqlRun } from "../db/client";
-import { deliveries, subscriptions } from "../db/schema";
+import { type AttemptRow, type DeliveryRow, deliveries, subscriptions } from "../db/schema";
 import type { AttemptRecord, SendTarget } from "./send";
 
 /** A delivery as emit creates it. */
@@ -128,39 +128,46 @@ export interface Recorded {
   verdict: AttemptVerdict;
 }
 
-/** settle: every attempt of a batch and the new state of its deliveries, for one D1 batch. */
+/** An attempt as its delivery's `last_attempt` holds it: a JSON array, columns in the attempts table's order. */
+export const encodeAttempt = (a: AttemptRecord) =>
+  JSON.stringify([a.id, a.number, a.startedAt, a.durationMs, a.outcome, a.statusCode, a.error, a.responseHeaders, a.responseBody]);
+
+/** A delivery's `last_attempt` as an attempts row. */
+export function decodeAttempt(deliveryId: string, text: string): AttemptRow {
+  const [id, number, startedAt, durationMs, outcome, statusCode, error, responseHeaders, responseBody] = JSON.parse(text);
+  return { id, deliveryId, number, startedAt, durationMs, outcome, statusCode, error, responseHeaders, responseBody };
+}
+
+/** A delivery's attempts in order: the earlier ones from `attempts`, the latest from its own row. */
+export const attemptsOf = (delivery: Pick<DeliveryRow, "id" | "lastAttempt">, earlier: AttemptRow[]): AttemptRow[] =>
+  delivery.lastAttempt === null ? earlier : [...earlier, decodeAttempt(delivery.id, delivery.lastAttempt)];
+
+/**
+ * settle: every attempt of a batch and the new state of its deliveries, for one D1 batch.
+ * The attempt goes into its delivery's row; the one it replaces there moves to `attempts`
+ * (so a delivery that succeeds at once writes no attempts row at all).
+ */
 export function settleStatements(env: Env, results: Recorded[], now: number) {
-  const db = database(env.DB);
-  const attemptRows = results.map(({ attempt: a }) => [
-    a.id,
-    a.deliveryId,
-    a.number,
-    a.startedAt,
-    a.durationMs,
-    a.outcome,
-    a.statusCode,
-    a.error,
-    a.responseHeaders === null ? null : JSON.stringify(a.responseHeaders),
-    a.responseBody,
-  ]);
   const stateRows = results.map(({ attempt, verdict }) => [
     attempt.deliveryId,
     statusAfter(verdict),
     verdict.kind === "retry" ? verdict.nextAttemptAt : null,
+    encodeAttempt(attempt),
   ]);
+  const states = JSON.stringify(stateRows);
   return [
     sqlRun(env.DB, sql`
       INSERT INTO attempts (id, delivery_id, number, started_at, duration_ms, outcome, status_code, error,
         response_headers, response_body)
-      SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7,
-        value ->> 8, value ->> 9
-      FROM json_each(${JSON.stringify(attemptRows)})
-      -- A delivery deleted while it was being sent (its account deleted) leaves no orphan attempt.
-      WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.id = value ->> 1)`),
+      SELECT d.last_attempt ->> 0, d.id, d.last_attempt ->> 1, d.last_attempt ->> 2, d.last_attempt ->> 3,
+        d.last_attempt ->> 4, d.last_attempt ->> 5, d.last_attempt ->> 6, d.last_attempt ->> 7, d.last_attempt ->> 8
+      FROM json_each(${states}) AS j JOIN deliveries d ON d.id = j.value ->> 0
+      WHERE d.last_attempt IS NOT NULL`),
+    // (A delivery deleted while it was being sent, its account deleted, matches nothing here.)
     sqlRun(env.DB, sql`
       UPDATE deliveries SET status = j.value ->> 1, next_attempt_at = j.value ->> 2, lease_until = NULL,
-        attempts_count = attempts_count + 1, updated_at = ${now}
-      FROM json_each(${JSON.stringify(stateRows)}) AS j
+        attempts_count = attempts_count + 1, last_attempt = j.value ->> 3, updated_at = ${now}
+      FROM json_each(${states}) AS j
       WHERE deliveries.id = j.value ->> 0`),
   ] as const;
 }
