@@ -33,6 +33,34 @@ export function createStatement(env: Env, rows: NewDelivery[], now: number) {
     FROM json_each(${JSON.stringify(values)})`);
 }
 
+/** A UUIDv4 made by SQLite, as `crypto.randomUUID()` makes them (lowercase hex, version 4, variant 10xx). */
+const SQL_UUID = sql.raw(`lower(hex(randomblob(4))) || '-' || lower(hex(randomblob(2))) || '-4' || substr(lower(hex(randomblob(2))), 2)
+  || '-' || substr('89ab', 1 + (abs(random()) % 4), 1) || substr(lower(hex(randomblob(2))), 2) || '-' || lower(hex(randomblob(6)))`);
+
+/**
+ * create, matching in SQL: each event (rows `[id, account_id, type, subject]`) to every subscription
+ * of its account whose patterns and subjects take it, pending (or skipped when the subscription is
+ * off), in the statement that inserts them. Exactly core/matching's `subscriptionMatches` (a
+ * property test holds them together); reading the subscriptions in the same statement is what lets
+ * no change made before the call escape it. RETURNING says what was created.
+ */
+export function fanOutStatement(env: Env, events: unknown[][], now: number) {
+  return sqlAll<{ id: string; event_id: string; subscription_id: string; status: "pending" | "skipped" }>(env.DB, sql`
+    INSERT INTO deliveries (id, event_id, subscription_id, account_id, status, attempts_count, series_base,
+      next_attempt_at, created_at, updated_at)
+    SELECT 'dlv_' || ${SQL_UUID}, e.value ->> 0, s.id, s.account_id, CASE WHEN s.active THEN 'pending' ELSE 'skipped' END,
+      0, 0, CASE WHEN s.active THEN ${now} END, ${now}, ${now}
+    FROM json_each(${JSON.stringify(events)}) AS e
+      JOIN subscriptions s ON s.account_id = e.value ->> 1
+    WHERE EXISTS (
+        SELECT 1 FROM json_each(s.event_types) AS p
+        WHERE p.value = '*' OR p.value = e.value ->> 2
+          OR (substr(p.value, -2) = '.*' AND substr(e.value ->> 2, 1, length(p.value) - 1) = substr(p.value, 1, length(p.value) - 1)))
+      AND (s.subjects IS NULL OR json_type(s.subjects) = 'null'
+        OR EXISTS (SELECT 1 FROM json_each(s.subjects) AS q WHERE q.value = e.value ->> 3))
+    RETURNING id, event_id, subscription_id, status`);
+}
+
 /** createTestSend: the test event's delivery, already sent; settleStatements in the same batch finishes it. */
 export function createTestSendStatement(env: Env, d: Omit<NewDelivery, "status" | "nextAttemptAt">, now: number) {
   return sqlRun(env.DB, sql`
