@@ -6,6 +6,7 @@ import { notFound, ProblemError } from "../core/problem";
 import { database } from "../db/client";
 import { afterCursor, newestFirst, toPage } from "../db/pagination";
 import { attempts, deliveries } from "../db/schema";
+import { attemptsOf } from "../delivery/lifecycle";
 import { recover, redeliver, sendTestEvent } from "../services/redelivery";
 import { findSubscription } from "../services/subscriptions";
 import { type AppContext, createRouter, requireAccount } from "./context";
@@ -99,7 +100,7 @@ export const deliveryRoutes = createRouter()
         .from(attempts)
         .where(eq(attempts.deliveryId, delivery.id))
         .orderBy(asc(attempts.number));
-      return c.json({ ...serializeDelivery(delivery), attempts: rows.map(serializeAttempt) }, 200);
+      return c.json({ ...serializeDelivery(delivery), attempts: attemptsOf(delivery, rows).map(serializeAttempt) }, 200);
     },
   )
   .openapi(

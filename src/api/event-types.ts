@@ -188,7 +188,7 @@ export const eventTypeRoutes = createRouter()
         ...(body.schema !== undefined ? { schema: jsonText(body.schema) } : {}),
         ...(body.example !== undefined ? { example: jsonText(body.example) } : {}),
         ...(body.deprecated !== undefined ? { deprecated: body.deprecated } : {}),
-        updatedAt: Date.now(),
+        updatedAt: Math.max(Date.now(), current.updatedAt + 1), // always moves: emit's catalog cache compares it
       };
       if (body.schema !== undefined || body.example !== undefined) {
         checkSchemaAndExample(parsed(next.schema) as Record<string, unknown> | null, parsed(next.example));

@@ -2,9 +2,10 @@
  * What the dashboard reads. Every change goes through src/services (the same
  * operations the API calls); only these reads are the dashboard's own.
  */
-import { and, asc, desc, eq, getTableColumns, inArray, isNull, sql } from "drizzle-orm";
+import { and, asc, eq, getTableColumns, inArray, isNull, sql } from "drizzle-orm";
 import type { DeliveryStatus } from "../core/delivery-state";
 import { database } from "../db/client";
+import { attemptsOf, decodeAttempt } from "../delivery/lifecycle";
 import { afterCursor, newestFirst, toPage } from "../db/pagination";
 import {
   type AttemptRow,
@@ -78,7 +79,7 @@ export async function deliveryPage(env: Env, subscriptionId: string, status: Del
     : [];
   const byDelivery = new Map<string, AttemptRow[]>();
   for (const a of tries) byDelivery.set(a.deliveryId, [...(byDelivery.get(a.deliveryId) ?? []), a]);
-  const items: LoggedDelivery[] = page.rows.map((d) => ({ ...d, attempts: byDelivery.get(d.id) ?? [] }));
+  const items: LoggedDelivery[] = page.rows.map((d) => ({ ...d, attempts: attemptsOf(d, byDelivery.get(d.id) ?? []) }));
   return { items, nextCursor: page.nextCursor };
 }
 
@@ -95,14 +96,12 @@ export async function ownedDelivery(env: Env, accountId: string, id: string): Pr
 /** The last attempt of one of the subscription's deliveries (the outcome of a test event). */
 export async function lastAttempt(env: Env, accountId: string, subscriptionId: string, deliveryId: string) {
   const [row] = await database(env.DB)
-    .select({ attempt: attempts, eventType: events.type })
-    .from(attempts)
-    .innerJoin(deliveries, eq(deliveries.id, attempts.deliveryId))
+    .select({ id: deliveries.id, lastAttempt: deliveries.lastAttempt, eventType: events.type })
+    .from(deliveries)
     .leftJoin(events, eq(events.id, deliveries.eventId))
     .where(
       and(eq(deliveries.id, deliveryId), eq(deliveries.accountId, accountId), eq(deliveries.subscriptionId, subscriptionId)),
     )
-    .orderBy(desc(attempts.number))
     .limit(1);
-  return row ?? null;
+  return row?.lastAttempt ? { attempt: decodeAttempt(row.id, row.lastAttempt), eventType: row.eventType } : null;
 }

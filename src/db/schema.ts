@@ -138,6 +138,11 @@ export const deliveries = sqliteTable(
     seriesBase: integer("series_base").notNull().default(0),
     nextAttemptAt: integer("next_attempt_at"),
     leaseUntil: integer("lease_until"),
+    /**
+     * The latest attempt, as a JSON array (lifecycle's `encodeAttempt`): most deliveries
+     * succeed at once and never write an attempts row. Earlier attempts move to `attempts`.
+     */
+    lastAttempt: text("last_attempt"),
     ...timestamps,
   },
   (t) => [

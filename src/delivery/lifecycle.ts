@@ -9,7 +9,7 @@ import { statusAfter } from "../core/delivery-state";
 import type { FormatEvent } from "../core/formats";
 import type { AttemptVerdict } from "../core/retry";
 import { database, sqlAll, sqlRun } from "../db/client";
-import { deliveries, subscriptions } from "../db/schema";
+import { type AttemptRow, type DeliveryRow, deliveries, subscriptions } from "../db/schema";
 import type { AttemptRecord, SendTarget } from "./send";
 
 /** A delivery as emit creates it. */
@@ -31,6 +31,34 @@ export function createStatement(env: Env, rows: NewDelivery[], now: number) {
       next_attempt_at, created_at, updated_at)
     SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, 0, 0, value ->> 5, ${now}, ${now}
     FROM json_each(${JSON.stringify(values)})`);
+}
+
+/** A UUIDv4 made by SQLite, as `crypto.randomUUID()` makes them (lowercase hex, version 4, variant 10xx). */
+const SQL_UUID = sql.raw(`lower(hex(randomblob(4))) || '-' || lower(hex(randomblob(2))) || '-4' || substr(lower(hex(randomblob(2))), 2)
+  || '-' || substr('89ab', 1 + (abs(random()) % 4), 1) || substr(lower(hex(randomblob(2))), 2) || '-' || lower(hex(randomblob(6)))`);
+
+/**
+ * create, matching in SQL: each event (rows `[id, account_id, type, subject]`) to every subscription
+ * of its account whose patterns and subjects take it, pending (or skipped when the subscription is
+ * off), in the statement that inserts them. Exactly core/matching's `subscriptionMatches` (a
+ * property test holds them together); reading the subscriptions in the same statement is what lets
+ * no change made before the call escape it. RETURNING says what was created.
+ */
+export function fanOutStatement(env: Env, events: unknown[][], now: number) {
+  return sqlAll<{ id: string; event_id: string; subscription_id: string; status: "pending" | "skipped" }>(env.DB, sql`
+    INSERT INTO deliveries (id, event_id, subscription_id, account_id, status, attempts_count, series_base,
+      next_attempt_at, created_at, updated_at)
+    SELECT 'dlv_' || ${SQL_UUID}, e.value ->> 0, s.id, s.account_id, CASE WHEN s.active THEN 'pending' ELSE 'skipped' END,
+      0, 0, CASE WHEN s.active THEN ${now} END, ${now}, ${now}
+    FROM json_each(${JSON.stringify(events)}) AS e
+      JOIN subscriptions s ON s.account_id = e.value ->> 1
+    WHERE EXISTS (
+        SELECT 1 FROM json_each(s.event_types) AS p
+        WHERE p.value = '*' OR p.value = e.value ->> 2
+          OR (substr(p.value, -2) = '.*' AND substr(e.value ->> 2, 1, length(p.value) - 1) = substr(p.value, 1, length(p.value) - 1)))
+      AND (s.subjects IS NULL OR json_type(s.subjects) = 'null'
+        OR EXISTS (SELECT 1 FROM json_each(s.subjects) AS q WHERE q.value = e.value ->> 3))
+    RETURNING id, event_id, subscription_id, status`);
 }
 
 /** createTestSend: the test event's delivery, already sent; settleStatements in the same batch finishes it. */
@@ -128,39 +156,46 @@ export interface Recorded {
   verdict: AttemptVerdict;
 }
 
-/** settle: every attempt of a batch and the new state of its deliveries, for one D1 batch. */
+/** An attempt as its delivery's `last_attempt` holds it: a JSON array, columns in the attempts table's order. */
+export const encodeAttempt = (a: AttemptRecord) =>
+  JSON.stringify([a.id, a.number, a.startedAt, a.durationMs, a.outcome, a.statusCode, a.error, a.responseHeaders, a.responseBody]);
+
+/** A delivery's `last_attempt` as an attempts row. */
+export function decodeAttempt(deliveryId: string, text: string): AttemptRow {
+  const [id, number, startedAt, durationMs, outcome, statusCode, error, responseHeaders, responseBody] = JSON.parse(text);
+  return { id, deliveryId, number, startedAt, durationMs, outcome, statusCode, error, responseHeaders, responseBody };
+}
+
+/** A delivery's attempts in order: the earlier ones from `attempts`, the latest from its own row. */
+export const attemptsOf = (delivery: Pick<DeliveryRow, "id" | "lastAttempt">, earlier: AttemptRow[]): AttemptRow[] =>
+  delivery.lastAttempt === null ? earlier : [...earlier, decodeAttempt(delivery.id, delivery.lastAttempt)];
+
+/**
+ * settle: every attempt of a batch and the new state of its deliveries, for one D1 batch.
+ * The attempt goes into its delivery's row; the one it replaces there moves to `attempts`
+ * (so a delivery that succeeds at once writes no attempts row at all).
+ */
 export function settleStatements(env: Env, results: Recorded[], now: number) {
-  const db = database(env.DB);
-  const attemptRows = results.map(({ attempt: a }) => [
-    a.id,
-    a.deliveryId,
-    a.number,
-    a.startedAt,
-    a.durationMs,
-    a.outcome,
-    a.statusCode,
-    a.error,
-    a.responseHeaders === null ? null : JSON.stringify(a.responseHeaders),
-    a.responseBody,
-  ]);
   const stateRows = results.map(({ attempt, verdict }) => [
     attempt.deliveryId,
     statusAfter(verdict),
     verdict.kind === "retry" ? verdict.nextAttemptAt : null,
+    encodeAttempt(attempt),
   ]);
+  const states = JSON.stringify(stateRows);
   return [
     sqlRun(env.DB, sql`
       INSERT INTO attempts (id, delivery_id, number, started_at, duration_ms, outcome, status_code, error,
         response_headers, response_body)
-      SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7,
-        value ->> 8, value ->> 9
-      FROM json_each(${JSON.stringify(attemptRows)})
-      -- A delivery deleted while it was being sent (its account deleted) leaves no orphan attempt.
-      WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.id = value ->> 1)`),
+      SELECT d.last_attempt ->> 0, d.id, d.last_attempt ->> 1, d.last_attempt ->> 2, d.last_attempt ->> 3,
+        d.last_attempt ->> 4, d.last_attempt ->> 5, d.last_attempt ->> 6, d.last_attempt ->> 7, d.last_attempt ->> 8
+      FROM json_each(${states}) AS j JOIN deliveries d ON d.id = j.value ->> 0
+      WHERE d.last_attempt IS NOT NULL`),
+    // (A delivery deleted while it was being sent, its account deleted, matches nothing here.)
     sqlRun(env.DB, sql`
       UPDATE deliveries SET status = j.value ->> 1, next_attempt_at = j.value ->> 2, lease_until = NULL,
-        attempts_count = attempts_count + 1, updated_at = ${now}
-      FROM json_each(${JSON.stringify(stateRows)}) AS j
+        attempts_count = attempts_count + 1, last_attempt = j.value ->> 3, updated_at = ${now}
+      FROM json_each(${states}) AS j
       WHERE deliveries.id = j.value ->> 0`),
   ] as const;
 }

@@ -1,6 +1,7 @@
 /**
  * Emitting: validate the whole call, store its events and fan out their deliveries
- * in one D1 batch, then enqueue the pending ones (ids only). Two D1 round trips
+ * in one D1 batch, then enqueue the pending ones (ids only). One D1 round trip once this
+ * isolate knows the call's event types (./emit-fast), two otherwise (read, then write),
  * whatever the size of the call; D1 is the record, the queue only the fast path.
  * What to answer and write is decided in ./emit-plan, without I/O; this is the I/O.
  */
@@ -11,6 +12,7 @@ import { accounts, eventTypes, idempotencyKeys, subscriptions } from "../db/sche
 import { createStatement } from "../delivery/lifecycle";
 import { type EmitPlan, type PreparedCall, planEmit, prepareEmit, type Remembered } from "./emit-plan";
 import type { EmitEventInput, EmitResultBody } from "./emit-schema";
+import { emitInOneRoundTrip, rememberCatalog } from "./emit-fast";
 import { enqueueDeliveries } from "./enqueue";
 
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
@@ -32,6 +34,11 @@ export interface EmitOutcome {
 export async function emitEvents(env: Env, config: Config, inputs: EmitEventInput[], opts: EmitOptions): Promise<EmitOutcome> {
   const now = Date.now();
   const call = await prepareEmit(inputs, opts, now);
+  const fast = await emitInOneRoundTrip(env, call, now);
+  if (fast) {
+    await enqueueDeliveries(env, fast.pendingIds);
+    return { body: fast.body, replayed: false };
+  }
   const plan = planEmit(call, await find(env, call, now), now);
   if (plan.kind === "replay") return { body: plan.body, replayed: true };
   if (plan.kind === "refused") throw plan.problem;
@@ -51,7 +58,10 @@ async function find(env: Env, call: PreparedCall, now: number) {
   const db = database(env.DB);
   const [foundAccounts, foundTypes, candidates, ...maybeRemembered] = await db.batch([
     db.select({ id: accounts.id, name: accounts.name, email: accounts.email }).from(accounts).where(inArray(accounts.id, call.accountIds)),
-    db.select({ name: eventTypes.name, schema: eventTypes.schema }).from(eventTypes).where(inArray(eventTypes.name, call.typeNames)),
+    db
+      .select({ name: eventTypes.name, schema: eventTypes.schema, updatedAt: eventTypes.updatedAt })
+      .from(eventTypes)
+      .where(inArray(eventTypes.name, call.typeNames)),
     db
       .select({
         id: subscriptions.id,
@@ -74,6 +84,7 @@ async function find(env: Env, call: PreparedCall, now: number) {
       : []),
   ]);
   const remembered = (maybeRemembered[0] ?? []) as Remembered[];
+  rememberCatalog(foundTypes);
   return { accounts: foundAccounts, types: foundTypes, subscriptions: candidates, remembered };
 }
 

@@ -8,6 +8,7 @@ import { describe, expect, it } from "vitest";
 import { DELIVERY_STATUSES, type DeliveryStatus, TRANSITIONS, type TransitionName } from "../../src/core/delivery-state";
 import { database } from "../../src/db/client";
 import * as lifecycle from "../../src/delivery/lifecycle";
+import { deliveryWithAttempts, emit, receiverUrl, settledDeliveries } from "./delivery-harness";
 import { createAccount, createSubscription } from "./harness";
 
 const LONG_AGO = 60_000;
@@ -145,5 +146,37 @@ describe("each transition moves what the table says, and nothing else", () => {
         .first();
       expect(stored).toEqual({ status: row.status, next_attempt_at: row.nextAttemptAt, attempts_count: 0 });
     }
+  });
+});
+
+describe("where attempts are kept", () => {
+  const attemptRows = (deliveryId: string) =>
+    env.DB.prepare("SELECT number FROM attempts WHERE delivery_id = ? ORDER BY number").bind(deliveryId).all<{ number: number }>();
+
+  it("a delivery that succeeds at once writes no attempts row; the log still shows its attempt", async () => {
+    const { key, id: accountId } = await createAccount();
+    await createSubscription(key, { url: receiverUrl("ok").url });
+    const event = await emit(accountId);
+    const [delivery] = await settledDeliveries(event.id);
+    expect((await attemptRows(delivery.id)).results).toEqual([]);
+    const { attempts } = await deliveryWithAttempts(delivery.id, key);
+    expect(attempts).toMatchObject([{ id: expect.stringMatching(/^att_/), number: 1, outcome: "success", status_code: 200 }]);
+    expect(attempts[0].response_headers).toEqual(expect.objectContaining({ "content-type": expect.stringContaining("json") }));
+  });
+
+  it("each new attempt moves the one before it to the attempts table; the log lists them all in order", async () => {
+    const { key, id: accountId } = await createAccount();
+    await createSubscription(key, { url: receiverUrl("flaky/2").url });
+    const event = await emit(accountId);
+    const [delivery] = await settledDeliveries(event.id);
+    expect(delivery.status).toBe("delivered");
+    expect((await attemptRows(delivery.id)).results).toEqual([{ number: 1 }, { number: 2 }]);
+    const { attempts } = await deliveryWithAttempts(delivery.id, key);
+    expect(attempts.map((a: { number: number; outcome: string; status_code: number }) => [a.number, a.outcome, a.status_code])).toEqual([
+      [1, "http_status", 500],
+      [2, "http_status", 500],
+      [3, "success", 200],
+    ]);
+    expect(new Set(attempts.map((a: { id: string }) => a.id)).size).toBe(3);
   });
 });

@@ -1,0 +1,83 @@
+/**
+ * Emit in one D1 round trip, once this isolate knows the call's event types. The catalog is
+ * the only thing kept in memory: each entry carries its row's updated_at, and the batch that
+ * writes checks every entry it relied on against D1 (and that every account exists) before
+ * anything counts: a stale entry or an unknown account aborts the whole batch, and the call
+ * goes the careful way (read, then write), which also refreshes the entries. Subscriptions are
+ * never cached: the fan-out matches them in the statement that inserts the deliveries, so a
+ * change made before the call is always seen. Calls with idempotency keys go the careful way.
+ */
+import { sql } from "drizzle-orm";
+import { schemaErrors } from "../core/json-schema";
+import { database, sqlAll, sqlRun } from "../db/client";
+import { fanOutStatement } from "../delivery/lifecycle";
+import type { PreparedCall } from "./emit-plan";
+import type { EmitResultBody } from "./emit-schema";
+
+export interface CatalogEntry {
+  name: string;
+  schema: string | null;
+  updatedAt: number;
+}
+
+const catalog = new Map<string, CatalogEntry>();
+const CATALOG_LIMIT = 10_000;
+
+/** What the careful way read of the catalog, for the next calls. */
+export function rememberCatalog(entries: CatalogEntry[]): void {
+  if (catalog.size + entries.length > CATALOG_LIMIT) catalog.clear();
+  for (const e of entries) catalog.set(e.name, e);
+}
+
+export interface FastEmit {
+  body: EmitResultBody;
+  pendingIds: string[];
+}
+
+/**
+ * The call written in one round trip, or null when it must go the careful way: a key, a type
+ * this isolate has not seen, data its cached schema refuses (the careful way names the error),
+ * or a guard that failed in D1 (nothing was written then).
+ */
+export async function emitInOneRoundTrip(env: Env, call: PreparedCall, now: number): Promise<FastEmit | null> {
+  if (call.keyed) return null;
+  const entries = call.typeNames.map((name) => catalog.get(name));
+  if (entries.some((e) => e === undefined)) return null;
+  for (const p of call.events) {
+    const schema = catalog.get(p.input.type)!.schema;
+    if (schema !== null && schemaErrors(schema, p.input.data, "data").length) return null;
+  }
+  const relied = JSON.stringify(entries.map((e) => [e!.name, e!.updatedAt]));
+  const eventRows = call.events.map((p) => [p.id, p.input.account_id, p.input.type, p.input.subject ?? null, p.data, p.timestamp]);
+  const db = database(env.DB);
+  let created: Awaited<ReturnType<typeof fanOutStatement>>;
+  try {
+    [, , , created] = await db.batch([
+      // json() of a non-JSON string is an error: the way a statement aborts the batch.
+      sqlAll(env.DB, sql`
+        SELECT CASE WHEN (SELECT count(*) FROM json_each(${relied}) AS t
+          JOIN event_types et ON et.name = t.value ->> 0 AND et.updated_at = t.value ->> 1) != ${entries.length}
+        THEN json('the catalog changed') END`),
+      sqlAll(env.DB, sql`
+        SELECT CASE WHEN (SELECT count(*) FROM accounts WHERE id IN (SELECT value FROM json_each(${JSON.stringify(call.accountIds)})))
+          != ${call.accountIds.length} THEN json('no such account') END`),
+      sqlRun(env.DB, sql`
+        INSERT INTO events (id, account_id, type, subject, data, timestamp, created_at)
+        SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, ${now}
+        FROM json_each(${JSON.stringify(eventRows)})`),
+      fanOutStatement(env, eventRows, now),
+    ]);
+  } catch (err) {
+    // Only a guard's refusal sends the call the careful way (nothing was written then); any
+    // other failure is the caller's, as on the careful way.
+    if (!String(err instanceof Error ? err.message : err).includes("malformed JSON")) throw err;
+    for (const name of call.typeNames) catalog.delete(name);
+    return null;
+  }
+  const counts = new Map<string, number>();
+  for (const d of created) counts.set(d.event_id, (counts.get(d.event_id) ?? 0) + 1);
+  return {
+    body: { data: call.events.map((p) => ({ id: p.id, deliveries: counts.get(p.id) ?? 0 })) },
+    pendingIds: created.filter((d) => d.status === "pending").map((d) => d.id),
+  };
+}
