@@ -50,6 +50,7 @@ export function buildReport({ runs, purges, sizes, machine, started, quick, rece
     target("(c) p99 vs the queue baseline's p99 at the same rate", c, "<= 3", c <= 3),
     target("(a) D1 bytes stored per delivery (size_after)", storage, "<= 1000", storage <= 1000),
   ];
+  const failedRuns = runs.filter((r) => r.errors.count > 0 || r.deliveries_received < r.deliveries_expected).length;
   const runsPerSide = Math.min(...["a", "b", "c"].map((s) => Math.min(of("hookline", s).length, of("baseline", s).length)));
   return {
     date: new Date(started).toISOString(),
@@ -61,7 +62,12 @@ export function buildReport({ runs, purges, sizes, machine, started, quick, rece
       repetitions: sizes.reps,
       order: "per repetition: Hookline then the baseline, for (a), then (b), then (c); the purge after each scenario's repetitions",
       figure: "each side's median over its runs; a ratio is between the two medians",
-      verdict: runsPerSide >= 3 ? "valid: at least three interleaved runs per side" : "not a verdict: fewer than three runs per side",
+      verdict:
+        failedRuns > 0
+          ? `not a verdict: ${failedRuns} run(s) had errors or missing deliveries`
+          : runsPerSide >= 3
+            ? "valid: at least three interleaved runs per side"
+            : "not a verdict: fewer than three runs per side",
       call_deadline_ms: sizes.callDeadlineMs,
       wait: "until every delivery is in, 60 s plus 25 ms per delivery at most, and never 20 s without a new receipt",
       purge: "after each scenario's runs: the sweep at an hour boundary 31 days ahead, fired until it deletes nothing",
