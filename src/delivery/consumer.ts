@@ -8,6 +8,7 @@
  */
 import { type Config, loadConfig } from "../config";
 import { leaseMs, MAX_CONNECTIONS } from "../core/delivery-state";
+import { counterReports } from "../core/failure-counter";
 import { MAX_QUEUE_DELAY_SECONDS, verdict } from "../core/retry";
 import { count } from "../metrics";
 import { type DeliveryMessage, enqueueDeliveries } from "../services/enqueue";
@@ -38,18 +39,32 @@ const attemptOutcome = async (env: Env, config: Config, d: ClaimedDelivery): Pro
   return { attempt, verdict: verdict(attempt.outcome === "success", d.attemptInSeries, config.retrySchedule, Date.now()) };
 };
 
-/** A healthy endpoint costs no Durable Object call: only failures and the first success after them. */
-export async function reportHealth(env: Env, claimed: ClaimedDelivery[], results: Recorded[]): Promise<void> {
-  const calls = results
-    .map((r, i) => ({ r, d: claimed[i] }))
-    .filter(({ r, d }) => r.attempt.outcome !== "success" || d.consecutiveFailures > 0)
-    .map(async ({ r, d }) => {
-      const stub = healthOf(env, d.target.id);
-      const report = () => stub.report(d.target.id, r.attempt.id, r.attempt.outcome === "success");
-      // Idempotent by attempt id, so one retry cannot count twice.
-      await report().catch(report);
-    });
-  const settled = await Promise.allSettled(calls);
+/**
+ * Tells the subscriptions' failure counters what they must hear (core/failure-counter): a
+ * healthy endpoint costs no Durable Object call. Per subscription in the order the attempts
+ * ended; subscriptions in parallel.
+ */
+export async function reportHealth(env: Env, outcomes: Outcome[], mayBeAboveZero: Map<string, boolean>): Promise<void> {
+  const groups = counterReports(
+    outcomes.map((o) => ({
+      ...o,
+      subscriptionId: o.delivery.target.id,
+      success: o.result.attempt.outcome === "success",
+      endedAt: o.result.attempt.startedAt + o.result.attempt.durationMs,
+      failuresAtClaim: o.delivery.consecutiveFailures,
+    })),
+    mayBeAboveZero,
+  );
+  const settled = await Promise.allSettled(
+    groups.map(async (group) => {
+      const stub = healthOf(env, group[0].subscriptionId);
+      for (const a of group) {
+        const report = () => stub.report(a.subscriptionId, a.result.attempt.id, a.success);
+        // Idempotent by attempt id, so one retry cannot count twice.
+        await report().catch(report);
+      }
+    }),
+  );
   for (const s of settled) if (s.status === "rejected") console.error("failure counter not updated:", String(s.reason));
 }
 
@@ -89,6 +104,8 @@ class OutcomeRecorder {
   private received = 0;
   private readonly byDelivery = new Map<string, Message<DeliveryMessage>[]>();
   private readonly answered = new Set<Message<DeliveryMessage>>();
+  /** Per subscription: whether its failure counter may be above zero after this invocation's reports. */
+  private readonly counters = new Map<string, boolean>();
 
   constructor(
     private readonly env: Env,
@@ -123,11 +140,10 @@ class OutcomeRecorder {
   }
 
   private async record(outcomes: Outcome[], early: boolean): Promise<void> {
-    const claimed = outcomes.map((o) => o.delivery);
     const results = outcomes.map((o) => o.result);
     // The counter first, so that once a delivery reads as settled, its subscription's
     // consecutive_failures (and any deactivation) already count its attempt.
-    await reportHealth(this.env, claimed, results);
+    await reportHealth(this.env, outcomes, this.counters);
     try {
       await settle(this.env, results, Date.now());
     } catch (err) {

@@ -31,9 +31,9 @@ it("bench --quick runs both sides of every scenario, purges, prices and writes l
       expect(s.deliveries_per_s, `${scenario} ${side}`).toBeGreaterThan(0);
       expect(s.latency_ms.p99, `${scenario} ${side}`).toBeGreaterThan(0);
     }
-    // The purge ran over the scenario's rows: at least the delivery and its attempt are deleted.
+    // The purge ran over the scenario's rows: at least each delivery is deleted (a first-try success has no attempt row).
     const cost = report.cost[scenario];
-    expect(cost.per_delivery.d1_rows_written_by_purge, scenario).toBeGreaterThanOrEqual(2);
+    expect(cost.per_delivery.d1_rows_written_by_purge, scenario).toBeGreaterThanOrEqual(1);
     expect(cost.per_delivery.d1_rows_written, scenario).toBeGreaterThan(cost.per_delivery.d1_rows_written_by_purge);
     // Reads are counted whichever D1 method made them (drizzle reads through raw(), which has no meta).
     expect(cost.per_delivery.d1_rows_read, scenario).toBeGreaterThan(1);
