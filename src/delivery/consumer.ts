@@ -150,20 +150,26 @@ class OutcomeRecorder {
       // The lease runs out and the sweep sends these again: at least once, never lost.
       console.error("recording attempts failed:", err instanceof Error ? err.message : err);
     }
+    const ownMessages = new Map<number, string[]>();
     for (const { result } of outcomes) {
       const delay = result.verdict.kind === "retry" && result.verdict.delaySeconds <= MAX_QUEUE_DELAY_SECONDS ? result.verdict.delaySeconds : undefined;
       const messages = this.byDelivery.get(result.attempt.deliveryId) ?? [];
       this.byDelivery.delete(result.attempt.deliveryId);
       if (delay !== undefined && early) {
-        // Its own message, due when the retry is; should sending fail, the sweep finds it due in D1.
-        await enqueueDeliveries(this.env, [result.attempt.deliveryId], delay);
-        count("queue", "retries");
+        ownMessages.set(delay, [...(ownMessages.get(delay) ?? []), result.attempt.deliveryId]);
         for (const m of messages) this.answer(m, undefined);
       } else {
         // One retry per delivery, even when the queue handed the same message twice.
         messages.forEach((m, i) => this.answer(m, i === 0 ? delay : undefined));
       }
     }
+    // Messages of their own, one sendBatch per delay; should sending fail, the sweep finds them due in D1.
+    await Promise.all(
+      [...ownMessages].map(([delay, ids]) => {
+        count("queue", "retries", ids.length);
+        return enqueueDeliveries(this.env, ids, delay);
+      }),
+    );
   }
 
   private answer(message: Message<DeliveryMessage>, retryDelay: number | undefined): void {
