@@ -29,6 +29,13 @@ export function rememberCatalog(entries: CatalogEntry[]): void {
   for (const e of entries) catalog.set(e.name, e);
 }
 
+/** Events as rows `[id, account_id, type, subject, data, timestamp]`, one JSON parameter for them all. */
+export const insertEventsStatement = (env: Env, rows: unknown[][], now: number) =>
+  sqlRun(env.DB, sql`
+    INSERT INTO events (id, account_id, type, subject, data, timestamp, created_at)
+    SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, ${now}
+    FROM json_each(${JSON.stringify(rows)})`);
+
 export interface FastEmit {
   body: EmitResultBody;
   pendingIds: string[];
@@ -61,10 +68,7 @@ export async function emitInOneRoundTrip(env: Env, call: PreparedCall, now: numb
       sqlAll(env.DB, sql`
         SELECT CASE WHEN (SELECT count(*) FROM accounts WHERE id IN (SELECT value FROM json_each(${JSON.stringify(call.accountIds)})))
           != ${call.accountIds.length} THEN json('no such account') END`),
-      sqlRun(env.DB, sql`
-        INSERT INTO events (id, account_id, type, subject, data, timestamp, created_at)
-        SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, ${now}
-        FROM json_each(${JSON.stringify(eventRows)})`),
+      insertEventsStatement(env, eventRows, now),
       fanOutStatement(env, eventRows, now),
     ]);
   } catch (err) {

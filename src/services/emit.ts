@@ -12,7 +12,7 @@ import { accounts, eventTypes, idempotencyKeys, subscriptions } from "../db/sche
 import { createStatement } from "../delivery/lifecycle";
 import { type EmitPlan, type PreparedCall, planEmit, prepareEmit, type Remembered } from "./emit-plan";
 import type { EmitEventInput, EmitResultBody } from "./emit-schema";
-import { emitInOneRoundTrip, rememberCatalog } from "./emit-fast";
+import { emitInOneRoundTrip, insertEventsStatement, rememberCatalog } from "./emit-fast";
 import { enqueueDeliveries } from "./enqueue";
 
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
@@ -109,10 +109,7 @@ async function write(env: Env, call: PreparedCall, plan: Extract<EmitPlan, { kin
       ]
     : [];
   await database(env.DB).batch([
-    sqlRun(env.DB, sql`
-      INSERT INTO events (id, account_id, type, subject, data, timestamp, created_at)
-      SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, ${now}
-      FROM json_each(${JSON.stringify(eventRows)})`),
+    insertEventsStatement(env, eventRows, now),
     createStatement(env, plan.deliveries, now),
     ...rememberStatements,
   ]);
