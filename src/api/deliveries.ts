@@ -6,7 +6,7 @@ import { notFound, ProblemError } from "../core/problem";
 import { database } from "../db/client";
 import { afterCursor, newestFirst, toPage } from "../db/pagination";
 import { attempts, deliveries } from "../db/schema";
-import { attemptsOf } from "../delivery/lifecycle";
+import { attemptsOf } from "../delivery/attempt-log";
 import { recover, redeliver, sendTestEvent } from "../services/redelivery";
 import { findSubscription } from "../services/subscriptions";
 import { type AppContext, createRouter, requireAccount } from "./context";

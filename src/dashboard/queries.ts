@@ -5,7 +5,7 @@
 import { and, asc, eq, getTableColumns, inArray, isNull, sql } from "drizzle-orm";
 import type { DeliveryStatus } from "../core/delivery-state";
 import { database } from "../db/client";
-import { attemptsOf, decodeAttempt } from "../delivery/lifecycle";
+import { attemptsOf, decodeAttempt } from "../delivery/attempt-log";
 import { afterCursor, newestFirst, toPage } from "../db/pagination";
 import {
   type AttemptRow,

@@ -9,7 +9,8 @@ import { statusAfter } from "../core/delivery-state";
 import type { FormatEvent } from "../core/formats";
 import type { AttemptVerdict } from "../core/retry";
 import { database, sqlAll, sqlRun } from "../db/client";
-import { type AttemptRow, type DeliveryRow, deliveries, subscriptions } from "../db/schema";
+import { deliveries, subscriptions } from "../db/schema";
+import { encodeAttempt } from "./attempt-log";
 import type { AttemptRecord, SendTarget } from "./send";
 
 /** A delivery as emit creates it. */
@@ -155,20 +156,6 @@ export interface Recorded {
   attempt: AttemptRecord;
   verdict: AttemptVerdict;
 }
-
-/** An attempt as its delivery's `last_attempt` holds it: a JSON array, columns in the attempts table's order. */
-export const encodeAttempt = (a: AttemptRecord) =>
-  JSON.stringify([a.id, a.number, a.startedAt, a.durationMs, a.outcome, a.statusCode, a.error, a.responseHeaders, a.responseBody]);
-
-/** A delivery's `last_attempt` as an attempts row. */
-export function decodeAttempt(deliveryId: string, text: string): AttemptRow {
-  const [id, number, startedAt, durationMs, outcome, statusCode, error, responseHeaders, responseBody] = JSON.parse(text);
-  return { id, deliveryId, number, startedAt, durationMs, outcome, statusCode, error, responseHeaders, responseBody };
-}
-
-/** A delivery's attempts in order: the earlier ones from `attempts`, the latest from its own row. */
-export const attemptsOf = (delivery: Pick<DeliveryRow, "id" | "lastAttempt">, earlier: AttemptRow[]): AttemptRow[] =>
-  delivery.lastAttempt === null ? earlier : [...earlier, decodeAttempt(delivery.id, delivery.lastAttempt)];
 
 /**
  * settle: every attempt of a batch and the new state of its deliveries, for one D1 batch.
