@@ -10,7 +10,7 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env } from "cloudflare:workers";
 import { expect } from "vitest";
 import Hookline from "../../src/index";
-import { ADMIN, BASE, type CallOptions } from "./harness";
+import { ADMIN, BASE, type CallOptions, readAnswer } from "./harness";
 
 export type Caller = "operator" | "account" | "anonymous";
 
@@ -64,16 +64,9 @@ export function buildRequest(method: string, path: string, opts: CallOptions = {
 /** Runs one request through Hookline's fetch handler and waits for its waitUntil work too. */
 export async function dispatch(request: Request): Promise<Answer> {
   const ctx = createExecutionContext();
-  const res = await new Hookline(ctx, env).fetch(request);
-  const text = await res.text();
+  const answer = await readAnswer(await new Hookline(ctx, env).fetch(request));
   await waitOnExecutionContext(ctx);
-  let json: any = null;
-  try {
-    json = text ? JSON.parse(text) : null;
-  } catch {
-    json = null;
-  }
-  return { status: res.status, headers: res.headers, json, text };
+  return answer;
 }
 
 /** Secrets and ids of the account nobody else may read; filled by the test's setup. */

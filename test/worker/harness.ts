@@ -26,7 +26,11 @@ export async function call(method: string, path: string, opts: CallOptions = {})
     body = JSON.stringify(opts.body);
     headers["content-type"] ??= "application/json";
   }
-  const res = await exports.default.fetch(new Request(BASE + path, { method, headers, body }));
+  return readAnswer(await exports.default.fetch(new Request(BASE + path, { method, headers, body })));
+}
+
+/** A response as tests read it: status, headers, the text, and the JSON when the text is JSON. */
+export async function readAnswer(res: Response) {
   const text = await res.text();
   let json: any = null;
   try {

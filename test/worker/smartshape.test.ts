@@ -7,7 +7,7 @@
 import { compareSync } from "bcryptjs";
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { BASE, call, createAccount, createSubscription, expectProblem, MISSING_SUBSCRIPTION_ID } from "./harness";
+import { BASE, call, createAccount, createSubscription, expectProblem, MISSING_SUBSCRIPTION_ID, readAnswer } from "./harness";
 import { deliveryWithAttempts, emit, received, receiverUrl, settledDeliveries } from "./delivery-harness";
 
 const CURL_DEFAULT = "application/x-www-form-urlencoded";
@@ -42,15 +42,7 @@ async function send(method: string, path: string, key: string | null, body?: str
   if (contentType !== null && body !== undefined) headers.set("content-type", contentType);
   const request = new Request(BASE + path, { method, headers, body: body === undefined ? undefined : new TextEncoder().encode(body) });
   expect(request.headers.get("content-type")).toBe(body === undefined ? null : contentType);
-  const res = await exports.default.fetch(request);
-  const text = await res.text();
-  let json: any = null;
-  try {
-    json = text ? JSON.parse(text) : null;
-  } catch {
-    json = null;
-  }
-  return { status: res.status, headers: res.headers, json, text };
+  return readAnswer(await exports.default.fetch(request));
 }
 
 const create = async (key: string, hook: { event: string; url: string; secretToken: string }) => {
