@@ -43,13 +43,7 @@ export const limitBody = createMiddleware<AppEnv>(async (c, next) => {
     }
     chunks.push(value);
   }
-  const whole = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    whole.set(chunk, offset);
-    offset += chunk.length;
-  }
-  c.req.raw = new Request(c.req.raw, { body: whole });
+  c.req.raw = new Request(c.req.raw, { body: new Blob(chunks) });
   return next();
 });
 
