@@ -9,6 +9,7 @@ import { deliveryRoutes } from "./api/deliveries";
 import { eventTypeRoutes } from "./api/event-types";
 import { eventRoutes } from "./api/events";
 import { listenRoutes } from "./api/listen";
+import { operationalWebhookRoutes } from "./api/operational-webhooks";
 import { jsonOnly, limitBody, refuseCrossSite, withConfig } from "./api/middleware";
 import { subscriptionRoutes } from "./api/subscriptions";
 import { smartshapeRoutes } from "./api/smartshape";
@@ -33,6 +34,7 @@ export function createApp() {
   app.route("/", eventRoutes);
   app.route("/", deliveryRoutes);
   app.route("/", listenRoutes);
+  app.route("/", operationalWebhookRoutes);
 
   // The seed systems' faces: same auth, same body cap, their own body formats.
   app.use("/api/*", refuseCrossSite, limitBody, requireAuth);

@@ -4,6 +4,7 @@ import { and, desc, eq } from "drizzle-orm";
 import { DEFAULT_PLAN, plans } from "../config";
 import { idRegex, newId } from "../core/ids";
 import { generateApiKey } from "../core/keys";
+import { SYSTEM_ACCOUNT_ID } from "../core/operational";
 import { notFound, ProblemError, problemBody } from "../core/problem";
 import { database, isUniqueViolation } from "../db/client";
 import { type AccountRow, accounts, apiKeys } from "../db/schema";
@@ -74,7 +75,8 @@ async function visibleAccount(c: AppContext, id: string): Promise<AccountRow> {
     if (principal.account.id !== id) throw notFound("Account");
     return principal.account;
   }
-  if (!idRegex("account").test(id)) throw notFound("Account");
+  // The system account (operational webhooks) is no one's to read, change, delete or give a key.
+  if (!idRegex("account").test(id) || id === SYSTEM_ACCOUNT_ID) throw notFound("Account");
   const [row] = await database(c.env.DB).select().from(accounts).where(eq(accounts.id, id)).limit(1);
   if (!row) throw notFound("Account");
   return row;

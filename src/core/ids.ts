@@ -7,6 +7,7 @@ export const idPrefixes = {
   delivery: "dlv_",
   attempt: "att_",
   listenSession: "lsn_",
+  operationalWebhook: "opwh_",
 } as const;
 
 export type IdKind = keyof typeof idPrefixes;

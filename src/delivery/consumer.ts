@@ -12,6 +12,7 @@ import { counterReports } from "../core/failure-counter";
 import { MAX_QUEUE_DELAY_SECONDS, verdict } from "../core/retry";
 import { count } from "../metrics";
 import { type DeliveryMessage, enqueueDeliveries } from "../services/enqueue";
+import { reportExhausted, summarizeAttempt } from "../services/operational";
 import { healthOf } from "./health";
 import { type ClaimedDelivery, claim, type Recorded, settle } from "./lifecycle";
 import { sendAttempt } from "./send";
@@ -59,7 +60,8 @@ export async function reportHealth(env: Env, outcomes: Outcome[], mayBeAboveZero
     groups.map(async (group) => {
       const stub = healthOf(env, group[0].subscriptionId);
       for (const a of group) {
-        const report = () => stub.report(a.subscriptionId, a.result.attempt.id, a.success);
+        const attempt = a.success ? undefined : summarizeAttempt(a.delivery.target, a.result.attempt);
+        const report = () => stub.report(a.subscriptionId, a.result.attempt.id, a.success, attempt);
         // Idempotent by attempt id, so one retry cannot count twice.
         await report().catch(report);
       }
@@ -146,6 +148,7 @@ class OutcomeRecorder {
     await reportHealth(this.env, outcomes, this.counters);
     try {
       await settle(this.env, results, Date.now());
+      await reportExhausted(this.env, outcomes);
     } catch (err) {
       // The lease runs out and the sweep sends these again: at least once, never lost.
       console.error("recording attempts failed:", err instanceof Error ? err.message : err);

@@ -1,14 +1,21 @@
 /**
  * One Durable Object per subscription serializes its consecutive-failure counter
  * and switches the subscription off, exactly once, at DEACTIVATE_AFTER failures.
- * Called only on a failed attempt and on the first success after one.
+ * Called only on a failed attempt and on the first success after one. It tells the
+ * operator too (services/operational): `subscription.failing` once per run of failures,
+ * at half of DEACTIVATE_AFTER, and `subscription.disabled` when it switches the subscription
+ * off, in the D1 batch that records the count. Operational webhooks are counted, never
+ * switched off and never the subject of an event.
  */
 import { DurableObject } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
 import { loadConfig } from "../config";
+import { type AttemptSummary, failingThreshold, isOperationalWebhookId } from "../core/operational";
 import { database } from "../db/client";
 import { subscriptions } from "../db/schema";
 import { instrument } from "../metrics";
+import { batchWithEvents, type OperationalEvent, subscriptionDisabled, subscriptionFailing } from "../services/operational";
 import { skipPendingOfSubscription } from "./lifecycle";
 
 const RECENT_ATTEMPTS = 500;
@@ -16,6 +23,14 @@ const RECENT_ATTEMPTS = 500;
 export interface HealthState {
   count: number;
   deactivated: boolean;
+}
+
+interface StoredState extends HealthState {
+  recent: string[];
+  /** `subscription.failing` was sent for the current run of failures. */
+  failingSent: boolean;
+  /** When the current run of failures began (its first failed attempt). */
+  since: number | null;
 }
 
 export class SubscriptionHealth extends DurableObject<Env> {
@@ -28,52 +43,99 @@ export class SubscriptionHealth extends DurableObject<Env> {
     return next;
   }
 
-  private async state(): Promise<HealthState & { recent: string[] }> {
-    const [count, deactivated, recent] = await Promise.all([
-      this.ctx.storage.get<number>("count"),
-      this.ctx.storage.get<boolean>("deactivated"),
-      this.ctx.storage.get<string[]>("recent"),
-    ]);
-    return { count: count ?? 0, deactivated: deactivated ?? false, recent: recent ?? [] };
+  private async state(): Promise<StoredState> {
+    const stored = await this.ctx.storage.get(["count", "deactivated", "recent", "failingSent", "since"]);
+    return {
+      count: (stored.get("count") as number | undefined) ?? 0,
+      deactivated: (stored.get("deactivated") as boolean | undefined) ?? false,
+      recent: (stored.get("recent") as string[] | undefined) ?? [],
+      failingSent: (stored.get("failingSent") as boolean | undefined) ?? false,
+      since: (stored.get("since") as number | undefined) ?? null,
+    };
   }
 
-  /** Counts one attempt; idempotent by attempt id. */
-  report(subscriptionId: string, attemptId: string, success: boolean): Promise<HealthState> {
+  /**
+   * Counts one attempt; idempotent by attempt id. `attempt` (a failure's status and error)
+   * goes into the operational events this report may send.
+   */
+  report(subscriptionId: string, attemptId: string, success: boolean, attempt?: AttemptSummary): Promise<HealthState> {
     return this.serialized(async () => {
       const s = await this.state();
       if (s.recent.includes(attemptId)) return { count: s.count, deactivated: s.deactivated };
       const count = success ? 0 : s.count + 1;
+      const since = success ? null : (s.since ?? attempt?.startedAt ?? Date.now());
       const threshold = loadConfig(this.env).deactivateAfter;
-      const deactivate = !success && !s.deactivated && threshold > 0 && count >= threshold;
+      const operational = isOperationalWebhookId(subscriptionId);
+      const deactivate = !success && !s.deactivated && !operational && threshold > 0 && count >= threshold;
+      const failingAt = failingThreshold(threshold);
+      const failing = !success && !s.failingSent && failingAt !== null && count >= failingAt;
       const env = instrument(this.env, "durableObject");
-      const db = database(env.DB);
       const now = Date.now();
+      // Listen subscriptions are never the subject of operational events.
+      const told = !attempt?.listen;
+      const events: OperationalEvent[] = [];
+      if (failing && told) {
+        events.push(subscriptionFailing(subscriptionId, { consecutiveFailures: count, deactivateAfter: threshold, failingSince: since, last: attempt }));
+      }
       // D1 first: if it fails, nothing is recorded here and the caller's retry counts it again.
       if (deactivate) {
-        await db.batch([
-          db
-            .update(subscriptions)
-            .set({
-              active: false,
-              consecutiveFailures: count,
-              disabledAt: now,
-              disabledReason: `deactivated after ${count} consecutive failed attempts`,
-            })
-            .where(eq(subscriptions.id, subscriptionId)),
-          skipPendingOfSubscription(env, subscriptionId, now),
-        ]);
+        await this.switchOff(env, subscriptionId, {
+          reason: `deactivated after ${count} consecutive failed attempts`,
+          consecutiveFailures: count,
+          failingSince: since,
+          last: attempt,
+          told,
+          also: events,
+          now,
+        });
       } else if (count !== s.count) {
-        await db.update(subscriptions).set({ consecutiveFailures: count }).where(eq(subscriptions.id, subscriptionId));
+        const db = database(env.DB);
+        await batchWithEvents(env, [db.update(subscriptions).set({ consecutiveFailures: count }).where(eq(subscriptions.id, subscriptionId))], events, now);
       }
       const recent = [...s.recent.slice(-(RECENT_ATTEMPTS - 1)), attemptId];
-      await this.ctx.storage.put({ count, deactivated: s.deactivated || deactivate, recent });
-      return { count, deactivated: s.deactivated || deactivate };
+      const deactivated = s.deactivated || deactivate;
+      await this.ctx.storage.put({ count, deactivated, recent, failingSent: success ? false : s.failingSent || failing, since });
+      return { count, deactivated };
     });
+  }
+
+  /**
+   * Switches the subscription off (active false, the reason, its pending deliveries skipped)
+   * and sends `subscription.disabled`, with `also` (other events of the same report), in one
+   * D1 batch. Every automatic switch-off goes through here, whatever its reason.
+   */
+  private async switchOff(
+    env: Env,
+    subscriptionId: string,
+    off: {
+      reason: string;
+      consecutiveFailures: number;
+      failingSince: number | null;
+      last?: AttemptSummary;
+      told: boolean;
+      also?: OperationalEvent[];
+      now: number;
+    },
+  ): Promise<void> {
+    const db = database(env.DB);
+    const statements: BatchItem<"sqlite">[] = [
+      db
+        .update(subscriptions)
+        .set({ active: false, consecutiveFailures: off.consecutiveFailures, disabledAt: off.now, disabledReason: off.reason })
+        .where(eq(subscriptions.id, subscriptionId)),
+      skipPendingOfSubscription(env, subscriptionId, off.now),
+    ];
+    const disabled = subscriptionDisabled(
+      subscriptionId,
+      { trigger: "automatic", reason: off.reason, consecutiveFailures: off.consecutiveFailures, failingSince: off.failingSince, last: off.last },
+      off.now,
+    );
+    await batchWithEvents(env, statements, [...(off.also ?? []), ...(off.told ? [disabled] : [])], off.now);
   }
 
   /** Re-activation: the counter starts again from zero. */
   reset(): Promise<void> {
-    return this.serialized(() => this.ctx.storage.put({ count: 0, deactivated: false }));
+    return this.serialized(() => this.ctx.storage.put({ count: 0, deactivated: false, failingSent: false, since: null }));
   }
 
   /** The subscription was deleted: nothing of it stays here. */

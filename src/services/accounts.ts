@@ -11,6 +11,7 @@ import { apiKeys, listenSessions, subscriptions } from "../db/schema";
 import { healthOf } from "../delivery/health";
 import { eraseOfAccountStatements } from "../delivery/lifecycle";
 import { listenSessionOf } from "../delivery/listen";
+import { batchWithEvents, subscriptionDeleted } from "./operational";
 
 export interface DeletionBudget {
   /** Rows each statement of a round deletes at most: one D1 batch (a transaction) stays short. */
@@ -32,14 +33,16 @@ export async function deleteAccount(env: Env, accountId: string, budget = DELETI
   // First the account can no longer call (nor open or reconnect a listen session)...
   const [sessions, subs] = await db.batch([
     db.select({ id: listenSessions.id }).from(listenSessions).where(eq(listenSessions.accountId, accountId)),
-    db.select({ id: subscriptions.id }).from(subscriptions).where(eq(subscriptions.accountId, accountId)),
+    db.select().from(subscriptions).where(eq(subscriptions.accountId, accountId)),
     db.delete(apiKeys).where(eq(apiKeys.accountId, accountId)),
   ]);
   // ...its sockets close, with the reason (a session whose object cannot be reached now finds
   // its key gone at its next alarm)...
   await settle("listen session", sessions.map((s) => listenSessionOf(env, s.id).close(LISTEN_CLOSE.revoked, "the account was deleted")));
-  // ...and nothing is claimed for it any more.
-  await db.batch([
+  // ...and nothing is claimed for it any more (the operator hears of each subscription, listen ones aside).
+  const now = Date.now();
+  const told = subs.filter((s) => s.listenSessionId === null).map((s) => subscriptionDeleted(s, "its account was deleted", now));
+  await batchWithEvents(env, [], told, now, [
     db.delete(listenSessions).where(eq(listenSessions.accountId, accountId)),
     db.delete(subscriptions).where(eq(subscriptions.accountId, accountId)),
   ]);

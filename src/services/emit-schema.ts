@@ -2,13 +2,18 @@
 import { z } from "@hono/zod-openapi";
 import { EVENT_TYPE_NAME } from "../core/event-type-name";
 import { notTooDeep, TOO_DEEP_MESSAGE } from "../core/json-depth";
+import { SYSTEM_ACCOUNT_ID } from "../core/operational";
 
 export const MAX_BATCH = 100;
 export const MAX_DATA_BYTES = 256 * 1024;
 
 export const EmitEvent = z
   .strictObject({
-    account_id: z.string().max(128).openapi({ example: "acct_0b7c0ad6-3c39-4a35-8d1f-6f1f2a1e4c2b" }),
+    account_id: z
+      .string()
+      .max(128)
+      .refine((id) => id !== SYSTEM_ACCOUNT_ID, "no such account") // operational events are Hookline's own
+      .openapi({ example: "acct_0b7c0ad6-3c39-4a35-8d1f-6f1f2a1e4c2b" }),
     type: z.string().max(128).regex(EVENT_TYPE_NAME, "must be an event type name").openapi({ example: "document.updated" }),
     subject: z.string().min(1).max(256).nullable().optional().openapi({ description: "The resource the event is about" }),
     data: z

@@ -11,10 +11,19 @@ import { idRegex, newId } from "../core/ids";
 import { unknownPatterns } from "../core/matching";
 import { type FieldError, notFound, ProblemError } from "../core/problem";
 import { checkTargetUrl } from "../core/url-safety";
-import { database, sqlAll } from "../db/client";
+import { database, sqlAll, sqlRun } from "../db/client";
 import { type AccountRow, eventTypes, type SubscriptionRow, subscriptions } from "../db/schema";
 import { healthOf } from "../delivery/health";
 import { skipPendingOfSubscription } from "../delivery/lifecycle";
+import {
+  batchWithEvents,
+  type OperationalEvent,
+  subscriptionCreated,
+  subscriptionDeleted,
+  subscriptionDisabled,
+  subscriptionEnabled,
+  subscriptionUpdated,
+} from "./operational";
 
 export interface SubscriptionInput {
   url: string;
@@ -101,16 +110,29 @@ export async function createSubscription(env: Env, config: Config, account: Acco
     createdAt: now,
     updatedAt: now,
   };
-  // The cap is checked again in the statement that inserts, so concurrent creates cannot pass it.
-  const result = await database(env.DB).run(sql`
-    INSERT INTO subscriptions (id, account_id, url, event_types, subjects, description, format, headers, metadata,
-      active, consecutive_failures, secret_enc, derived_enc, created_at, updated_at)
-    SELECT ${row.id}, ${row.accountId}, ${row.url}, ${JSON.stringify(row.eventTypes)},
-      ${row.subjects === null ? null : JSON.stringify(row.subjects)}, ${row.description}, ${row.format},
-      ${JSON.stringify(row.headers)}, ${JSON.stringify(row.metadata)}, ${row.active ? 1 : 0}, 0,
-      ${row.secretEnc}, ${row.derivedEnc}, ${now}, ${now}
-    WHERE (SELECT count(*) FROM subscriptions WHERE account_id = ${row.accountId} AND listen_session_id IS NULL) < ${cap}`);
-  if (result.meta.changes === 0) throw planLimit(account.plan, cap);
+  // The cap is checked again in the batch that inserts, so concurrent creates cannot pass it: past
+  // it, the guard aborts the batch (json() of a non-JSON string is an error), operational event and all.
+  const counted = sql`(SELECT count(*) FROM subscriptions WHERE account_id = ${row.accountId} AND listen_session_id IS NULL)`;
+  try {
+    await batchWithEvents(
+      env,
+      [
+        sqlAll(env.DB, sql`SELECT CASE WHEN ${counted} >= ${cap} THEN json('plan limit') END`),
+        sqlRun(env.DB, sql`
+          INSERT INTO subscriptions (id, account_id, url, event_types, subjects, description, format, headers, metadata,
+            active, consecutive_failures, secret_enc, derived_enc, created_at, updated_at)
+          VALUES (${row.id}, ${row.accountId}, ${row.url}, ${JSON.stringify(row.eventTypes)},
+            ${row.subjects === null ? null : JSON.stringify(row.subjects)}, ${row.description}, ${row.format},
+            ${JSON.stringify(row.headers)}, ${JSON.stringify(row.metadata)}, ${row.active ? 1 : 0}, 0,
+            ${row.secretEnc}, ${row.derivedEnc}, ${now}, ${now})`),
+      ],
+      [subscriptionCreated(row)],
+      now,
+    );
+  } catch (err) {
+    if (String(err instanceof Error ? err.message : err).includes("malformed JSON")) throw planLimit(account.plan, cap);
+    throw err;
+  }
   return { row, secret };
 }
 
@@ -209,10 +231,37 @@ export async function updateSubscription(env: Env, config: Config, current: Subs
         : {}),
     updatedAt: now,
   };
-  await database(env.DB).update(subscriptions).set(changes).where(eq(subscriptions.id, current.id));
+  const row = { ...current, ...changes } as SubscriptionRow;
+  await batchWithEvents(
+    env,
+    [database(env.DB).update(subscriptions).set(changes).where(eq(subscriptions.id, current.id))],
+    updateEvents(current, row, patch, now),
+    now,
+  );
   // Re-activation starts the failure counter from zero (a Durable Object call only then).
   if (reactivate) await healthOf(env, current.id).reset();
-  return { row: { ...current, ...changes } as SubscriptionRow, reactivated: reactivate };
+  return { row, reactivated: reactivate };
+}
+
+/**
+ * What a change tells the operator: `subscription.updated` naming the fields that changed
+ * (switching it off or on alone is `subscription.disabled` or `.enabled`, nothing more).
+ * A listen subscription's toggles tell nothing.
+ */
+function updateEvents(before: SubscriptionRow, after: SubscriptionRow, patch: SubscriptionPatch, now: number): OperationalEvent[] {
+  if (before.listenSessionId !== null) return [];
+  const compared = ["url", "eventTypes", "subjects", "description", "format", "headers", "metadata", "active"] as const;
+  const changed: string[] = compared.filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k])).map(apiField);
+  if (patch.secret !== undefined) changed.push("secret");
+  const events: OperationalEvent[] = [];
+  if (changed.some((k) => k !== "active")) events.push(subscriptionUpdated(after, changed));
+  if (before.active && !after.active) {
+    const reason = "switched off by its account (active: false)";
+    const d = { trigger: "manual" as const, reason, consecutiveFailures: before.consecutiveFailures, failingSince: null };
+    events.push(subscriptionDisabled(before.id, d, now));
+  }
+  if (!before.active && after.active) events.push(subscriptionEnabled(before, now));
+  return events;
 }
 
 /** Deleting keeps the log; what was still to be sent becomes `skipped`. */
@@ -220,7 +269,8 @@ export async function deleteSubscription(env: Env, row: SubscriptionRow) {
   refuseListenChange(row, "it cannot be deleted on its own");
   const db = database(env.DB);
   const now = Date.now();
-  await db.batch([
+  // The event is written before the row goes, in the same batch, so that it shows the subscription as it was.
+  await batchWithEvents(env, [], [subscriptionDeleted(row, "deleted by its account", now)], now, [
     db.delete(subscriptions).where(eq(subscriptions.id, row.id)),
     skipPendingOfSubscription(env, row.id, now),
   ]);
@@ -246,7 +296,13 @@ export async function rotateSecret(env: Env, config: Config, row: SubscriptionRo
     previousSecretUntil: keepPrevious ? now + grace * 1000 : null,
     updatedAt: now,
   };
-  await database(env.DB).update(subscriptions).set(changes).where(eq(subscriptions.id, row.id));
+  const row2 = { ...row, ...changes };
+  await batchWithEvents(
+    env,
+    [database(env.DB).update(subscriptions).set(changes).where(eq(subscriptions.id, row.id))],
+    row.listenSessionId === null ? [subscriptionUpdated(row2, ["secret"])] : [],
+    now,
+  );
   return { secret, previousSecretExpiresAt: changes.previousSecretUntil };
 }
 
