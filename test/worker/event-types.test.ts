@@ -1,6 +1,7 @@
 /** The event-type catalog. */
 import { describe, expect, it } from "vitest";
 import { call, createAccount, createSubscription, expectProblem, listAll } from "./harness";
+import { OPERATIONAL_EVENT_TYPES } from "../../src/core/operational";
 
 const clarife = ["document", "project", "folder", "share"]
   .flatMap((r) => ["created", "updated", "deleted"].map((a) => `${r}.${a}`))
@@ -34,6 +35,8 @@ const seeded = [...clarife, ...smartshape, ...clara, "webhook.test"];
 
 /** Names this file adds all start with "zz", so the seeded catalog can be told apart. */
 const added = (name: string) => name.startsWith("zz");
+/** Loaded by migration 0007 with their JSON Schemas (test/worker/operational-webhooks.test.ts). */
+const operational = (name: string) => (OPERATIONAL_EVENT_TYPES as readonly string[]).includes(name);
 
 describe("the catalog loaded by migration", () => {
   it("has the 16 clarife types, 9 SmartShape events, 55 Clara job-type statuses and webhook.test", async () => {
@@ -42,10 +45,11 @@ describe("the catalog loaded by migration", () => {
     expect(clara).toHaveLength(55);
     const { key } = await createAccount();
     const { items } = await listAll("/v1/event-types", key, 100);
-    const names = items.map((t) => t.name).filter((n) => !added(n));
+    const names = items.map((t) => t.name).filter((n) => !added(n) && !operational(n));
     expect(names).toHaveLength(81);
     expect([...names].sort()).toEqual([...seeded].sort());
-    for (const t of items.filter((t) => !added(t.name))) {
+    expect(items.filter((t) => operational(t.name))).toHaveLength(OPERATIONAL_EVENT_TYPES.length);
+    for (const t of items.filter((t) => !added(t.name) && !operational(t.name))) {
       expect(t).toEqual({
         name: t.name,
         description: expect.any(String),
