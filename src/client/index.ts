@@ -28,6 +28,9 @@ export type Attempt = Schemas["Attempt"];
 export type TestResult = Schemas["TestResult"];
 export type Account = Schemas["Account"];
 export type EventType = Schemas["EventType"];
+export type OperationalWebhook = Schemas["OperationalWebhook"];
+export type CreateOperationalWebhook = Schemas["CreateOperationalWebhook"];
+export type UpdateOperationalWebhook = Schemas["UpdateOperationalWebhook"];
 
 export type HooklineClient = Client<paths>;
 
