@@ -292,8 +292,19 @@ describe("retention", () => {
       // Still to be sent: never purged, however old.
       insertDelivery({ id: pendingOld, eventId: oldEvent, subscriptionId: sub.id, accountId, status: "pending", nextAttemptAt: Date.now() + 3_600_000, createdAt: old }),
     ]);
+    // An old event whose only delivery, to a subscription deleted long ago, is finished: all three go.
+    const gone = await createSubscription(key, { url: receiverUrl("ok").url });
+    const goneEvent = `evt_${crypto.randomUUID()}`;
+    await env.DB.batch([
+      insertEvent(goneEvent, accountId, "{}", old),
+      insertDelivery({ id: `dlv_${crypto.randomUUID()}`, eventId: goneEvent, subscriptionId: gone.id, accountId, status: "delivered", attemptsCount: 1, nextAttemptAt: null, createdAt: old }),
+    ]);
+    expect((await call("DELETE", `/v1/subscriptions/${gone.id}`, { token: key })).status).toBe(204);
+    await env.DB.prepare("UPDATE deleted_subscriptions SET deleted_at = ? WHERE id = ?").bind(old, gone.id).run();
     const { sweep } = await import("../../src/delivery/sweep");
     await sweep(env, Date.now(), true);
+    expectProblem(await call("GET", `/v1/events/${goneEvent}`, { token: key }), 404);
+    expect(await env.DB.prepare("SELECT id FROM deleted_subscriptions WHERE id = ?").bind(gone.id).first()).toBeNull();
     expectProblem(await call("GET", `/v1/deliveries/${oldDelivery}`, { token: key }), 404);
     const attempts = await env.DB.prepare("SELECT count(*) AS n FROM attempts WHERE delivery_id = ?").bind(oldDelivery).first<{ n: number }>();
     expect(attempts?.n).toBe(0);
