@@ -315,6 +315,8 @@ export async function startHookline(options = {}) {
     "--show-interactive-dev-session=false",
     ...envFileArgs,
     ...Object.entries(passed).map(([name, value]) => `--var=${name}:${value}`),
+    // For profiling and the like: more `wrangler dev` arguments, e.g. LAUNCHER_DEV_ARGS="--inspector-port 9339".
+    ...(process.env.LAUNCHER_DEV_ARGS ?? "").split(" ").filter(Boolean),
   ];
   let sweepTimer = null;
   const wrangler = superviseWrangler({ args: devArgs, env, quiet, onStop: () => clearInterval(sweepTimer) });

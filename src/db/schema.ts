@@ -149,9 +149,26 @@ export const deliveries = sqliteTable(
     // Only deliveries still to be sent or in flight have a next_attempt_at: the sweep's index
     // stays small, and claiming (which leaves next_attempt_at alone) does not touch it.
     index("deliveries_due").on(t.nextAttemptAt).where(sql`${t.nextAttemptAt} IS NOT NULL`),
+    // Also how an event's deliveries are found: through its account's subscriptions, at the
+    // event's created_at, which its deliveries share (migration 0006; no index on event_id).
     index("deliveries_subscription").on(t.subscriptionId, t.createdAt),
-    index("deliveries_event").on(t.eventId),
   ],
+);
+
+/**
+ * Subscriptions deleted while their deliveries are still in the log, so that an event's
+ * deliveries (and an account's, when it is erased) can still be found through them. Written by
+ * the trigger `subscriptions_deleted` (migration 0006, hand-written: drizzle cannot say it),
+ * purged with the last delivery of each.
+ */
+export const deletedSubscriptions = sqliteTable(
+  "deleted_subscriptions",
+  {
+    accountId: text("account_id").notNull(),
+    id: text("id").notNull(),
+    deletedAt: integer("deleted_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.accountId, t.id] })],
 );
 
 export const attempts = sqliteTable(

@@ -265,16 +265,16 @@ export function purgeStatements(env: Env, cutoff: number, limit: number) {
 
 /**
  * erase: an account's deliveries and their attempts, `limit` of each (the account is being
- * deleted). Reached through its events (indexed), children first, so an interrupted call
- * never leaves rows the next one cannot find.
+ * deleted, its subscriptions already are). Reached through its deleted subscriptions (indexed),
+ * children first, so an interrupted call never leaves rows the next one cannot find.
  */
 export function eraseOfAccountStatements(env: Env, accountId: string, limit: number) {
   return [
     sqlRun(env.DB, sql`DELETE FROM attempts WHERE id IN (
-      SELECT a.id FROM events e JOIN deliveries d ON d.event_id = e.id JOIN attempts a ON a.delivery_id = d.id
-      WHERE e.account_id = ${accountId} LIMIT ${limit})`),
+      SELECT a.id FROM deleted_subscriptions s JOIN deliveries d ON d.subscription_id = s.id JOIN attempts a ON a.delivery_id = d.id
+      WHERE s.account_id = ${accountId} LIMIT ${limit})`),
     sqlRun(env.DB, sql`DELETE FROM deliveries WHERE id IN (
-      SELECT d.id FROM events e JOIN deliveries d ON d.event_id = e.id
-      WHERE e.account_id = ${accountId} AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.delivery_id = d.id) LIMIT ${limit})`),
+      SELECT d.id FROM deleted_subscriptions s JOIN deliveries d ON d.subscription_id = s.id
+      WHERE s.account_id = ${accountId} AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.delivery_id = d.id) LIMIT ${limit})`),
   ] as const;
 }

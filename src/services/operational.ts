@@ -60,7 +60,8 @@ export function operationalStatements(env: Env, events: OperationalEvent[], now:
     rows.map(([id, type, subject]) => [id, SYSTEM_ACCOUNT_ID, type, subject]),
     now,
   );
-  // An event is written only if it has a delivery, so every delivery has its event. Should the
+  // An event is written only if it has a delivery (found through the operational webhooks, at
+  // `now`: deliveries have no index on event_id), so every delivery has its event. Should the
   // subscription be gone already (deleted meanwhile), `account` stays null and `subscription` its id.
   const insert = sqlRun(env.DB, sql`
     INSERT INTO events (id, account_id, type, subject, data, timestamp, created_at)
@@ -75,7 +76,9 @@ export function operationalStatements(env: Env, events: OperationalEvent[], now:
         WHERE s.id = e.value ->> 2), e.value ->> 3),
       ${now}, ${now}
     FROM json_each(${JSON.stringify(rows)}) AS e
-    WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.value ->> 0)`);
+    WHERE EXISTS (
+      SELECT 1 FROM subscriptions h JOIN deliveries d ON d.subscription_id = h.id AND d.created_at = ${now}
+      WHERE h.account_id = ${SYSTEM_ACCOUNT_ID} AND d.event_id = e.value ->> 0)`);
   return {
     statements: [fanOut, insert],
     pending: (results) =>
