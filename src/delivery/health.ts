@@ -75,7 +75,8 @@ export class SubscriptionHealth extends DurableObject<Env> {
       const told = !attempt?.listen;
       const events: OperationalEvent[] = [];
       if (failing && told) {
-        events.push(subscriptionFailing(subscriptionId, { consecutiveFailures: count, deactivateAfter: threshold, failingSince: since, last: attempt }));
+        const figures = { consecutiveFailures: count, deactivateAfter: threshold, failingSince: since, last: attempt };
+        events.push(subscriptionFailing(subscriptionId, figures));
       }
       // D1 first: if it fails, nothing is recorded here and the caller's retry counts it again.
       if (deactivate) {
@@ -89,8 +90,8 @@ export class SubscriptionHealth extends DurableObject<Env> {
           now,
         });
       } else if (count !== s.count) {
-        const db = database(env.DB);
-        await batchWithEvents(env, [db.update(subscriptions).set({ consecutiveFailures: count }).where(eq(subscriptions.id, subscriptionId))], events, now);
+        const counted = database(env.DB).update(subscriptions).set({ consecutiveFailures: count }).where(eq(subscriptions.id, subscriptionId));
+        await batchWithEvents(env, [counted], events, now);
       }
       const recent = [...s.recent.slice(-(RECENT_ATTEMPTS - 1)), attemptId];
       const deactivated = s.deactivated || deactivate;
@@ -125,11 +126,8 @@ export class SubscriptionHealth extends DurableObject<Env> {
         .where(eq(subscriptions.id, subscriptionId)),
       skipPendingOfSubscription(env, subscriptionId, off.now),
     ];
-    const disabled = subscriptionDisabled(
-      subscriptionId,
-      { trigger: "automatic", reason: off.reason, consecutiveFailures: off.consecutiveFailures, failingSince: off.failingSince, last: off.last },
-      off.now,
-    );
+    const { reason, consecutiveFailures, failingSince, last } = off;
+    const disabled = subscriptionDisabled(subscriptionId, { trigger: "automatic", reason, consecutiveFailures, failingSince, last }, off.now);
     await batchWithEvents(env, statements, [...(off.also ?? []), ...(off.told ? [disabled] : [])], off.now);
   }
 

@@ -296,11 +296,10 @@ export async function rotateSecret(env: Env, config: Config, row: SubscriptionRo
     previousSecretUntil: keepPrevious ? now + grace * 1000 : null,
     updatedAt: now,
   };
-  const row2 = { ...row, ...changes };
   await batchWithEvents(
     env,
     [database(env.DB).update(subscriptions).set(changes).where(eq(subscriptions.id, row.id))],
-    row.listenSessionId === null ? [subscriptionUpdated(row2, ["secret"])] : [],
+    [subscriptionUpdated({ ...row, ...changes }, ["secret"])],
     now,
   );
   return { secret, previousSecretExpiresAt: changes.previousSecretUntil };
