@@ -13,12 +13,15 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { type Browser, type BrowserContext, chromium, type FrameLocator, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createHooklineClient, type HooklineClient, unwrap } from "../../src/client";
 import { type Service, startService } from "./service";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const ARTIFACTS = join("test-artifacts", "portal");
 
 let service: Service;
+/** The platform's server side: the typed client with the operator token. */
+let operator: HooklineClient;
 let browser: Browser;
 let context: BrowserContext;
 /** The platform's page, allowed to frame the dashboard, and another that is not. */
@@ -70,6 +73,7 @@ beforeAll(async () => {
   mine = { ...a, subId: await subscribe(a.key, "http://127.0.0.1:9/acme-hook") };
   theirs = b;
   await subscribe(b.key, "http://127.0.0.1:9/globex-hook");
+  operator = createHooklineClient({ url: service.url, apiKey: service.adminToken });
   context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
   // Every step waits for what the page shows; this only caps a wait (Chromium and wrangler share the machine).
   context.setDefaultTimeout(30_000);
@@ -90,11 +94,12 @@ function watch(p: Page, expectedRefusals: string[] = []) {
   p.on("pageerror", (e) => pageErrors.push(`${p.url()}: ${e.message}`));
 }
 
+/** The one server call a platform makes to show the page. */
 async function newLink(accountId: string) {
-  const res = await service.api("POST", `/v1/accounts/${accountId}/portal-links`, { body: { ttl_seconds: 600 } });
-  expect(res.status, res.text).toBe(201);
-  expect(res.json.url.startsWith(`${service.url}/dashboard/portal/`)).toBe(true);
-  return res.json.url as string;
+  const link = await unwrap(operator.POST("/v1/accounts/{id}/portal-links", { params: { path: { id: accountId } }, body: { ttl_seconds: 600 } }));
+  expect(link.url.startsWith(`${service.url}/dashboard/portal/`)).toBe(true);
+  expect(Date.parse(link.expires_at) - Date.now()).toBeLessThanOrEqual(600_000);
+  return link.url;
 }
 
 /** The platform's page with `src` framed, opened in a new tab. */
@@ -218,9 +223,9 @@ describe("a portal link inside another site's iframe", () => {
 
     await page.goto(`${listed.origin}/?src=${encodeURIComponent(await newLink(mine.id))}`);
     await frame.getByRole("heading", { name: "Webhooks" }).waitFor();
-    const revoked = await service.api("DELETE", `/v1/accounts/${mine.id}/portal-sessions`);
+    const revoked = await unwrap(operator.DELETE("/v1/accounts/{id}/portal-sessions", { params: { path: { id: mine.id } } }));
     // This frame's session and the one the previous test opened in a browser of its own.
-    expect(revoked.json).toEqual({ sessions_ended: 2, links_revoked: 0 });
+    expect(revoked).toEqual({ sessions_ended: 2, links_revoked: 0 });
     // The platform shows its webhooks page again: the frame is told the session ended, not asked for a key.
     await page.goto(`${listed.origin}/?src=${encodeURIComponent(`${service.url}/dashboard`)}`);
     await frame.getByRole("heading", { name: "Session ended" }).waitFor();
