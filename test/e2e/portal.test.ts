@@ -214,6 +214,24 @@ describe("a portal link inside another site's iframe", () => {
     }
   });
 
+  it("works the same opened in a tab of its own", async () => {
+    const own = await browser.newContext();
+    own.setDefaultTimeout(30_000);
+    try {
+      const tab = await own.newPage();
+      watch(tab);
+      await tab.goto(await newLink(theirs.id));
+      await tab.getByRole("heading", { name: "Webhooks" }).waitFor();
+      expect(tab.url()).toBe(`${service.url}/dashboard`);
+      expect(((await tab.locator("header.top").textContent()) ?? "").replace(/\s+/g, " ")).toContain(`${theirs.name} · Pro plan`);
+      expect(await tab.getByRole("link", { name: "http://127.0.0.1:9/globex-hook" }).count()).toBe(1);
+      const [cookie] = await own.cookies(`${service.url}/dashboard`);
+      expect(cookie).toMatchObject({ name: "hookline_portal", sameSite: "None", secure: true });
+    } finally {
+      await own.close();
+    }
+  });
+
   it("signs out inside the frame, and a revoked session is told it ended", async () => {
     await frame.getByRole("button", { name: "Sign out" }).click();
     await frame.getByRole("heading", { name: "Signed out" }).waitFor();
