@@ -98,6 +98,10 @@ describe("POST /v1/accounts/{id}/portal-links", () => {
     expect(expectProblem(await call("POST", `/v1/accounts/${id}/portal-links`, { body: { ttl_seconds: 86_401 } }), 422).detail).toMatch(
       /at most 86400/,
     );
+    // Not JSON, not an object, not JSON at all: 4xx problems, never a 5xx.
+    expectProblem(await call("POST", `/v1/accounts/${id}/portal-links`, { rawBody: "{", headers: { "content-type": "application/json" } }), 400);
+    expectProblem(await call("POST", `/v1/accounts/${id}/portal-links`, { body: [600] }), 422);
+    expectProblem(await call("POST", `/v1/accounts/${id}/portal-links`, { rawBody: "ttl_seconds=60", headers: { "content-type": "text/plain" } }), 415);
     const unknown = expectProblem(await call("POST", `/v1/accounts/${id}/portal-links`, { body: { ttl: 60 } }), 422);
     expect(unknown.errors).toEqual([{ path: "ttl", message: "unknown field" }]);
     expect((await env.DB.prepare("SELECT count(*) AS n FROM portal_links WHERE account_id = ?").bind(id).first("n"))).toBe(0);
