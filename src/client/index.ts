@@ -31,6 +31,7 @@ export type EventType = Schemas["EventType"];
 export type OperationalWebhook = Schemas["OperationalWebhook"];
 export type CreateOperationalWebhook = Schemas["CreateOperationalWebhook"];
 export type UpdateOperationalWebhook = Schemas["UpdateOperationalWebhook"];
+export type PortalLink = Schemas["PortalLink"];
 
 export type HooklineClient = Client<paths>;
 

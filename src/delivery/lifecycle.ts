@@ -170,6 +170,14 @@ export function settleStatements(env: Env, results: Recorded[], now: number) {
     encodeAttempt(attempt),
   ]);
   const states = JSON.stringify(stateRows);
+  // (A delivery deleted while it was being sent, its account deleted, matches nothing here.)
+  const update = sqlRun(env.DB, sql`
+    UPDATE deliveries SET status = j.value ->> 1, next_attempt_at = j.value ->> 2, lease_until = NULL,
+      attempts_count = attempts_count + 1, last_attempt = j.value ->> 3, updated_at = ${now}
+    FROM json_each(${states}) AS j
+    WHERE deliveries.id = j.value ->> 0`);
+  // A first attempt has no attempt before it to move: a batch of first attempts is one statement.
+  if (results.every(({ attempt }) => attempt.number === 1)) return [update] as const;
   return [
     sqlRun(env.DB, sql`
       INSERT INTO attempts (id, delivery_id, number, started_at, duration_ms, outcome, status_code, error,
@@ -178,12 +186,7 @@ export function settleStatements(env: Env, results: Recorded[], now: number) {
         d.last_attempt ->> 4, d.last_attempt ->> 5, d.last_attempt ->> 6, d.last_attempt ->> 7, d.last_attempt ->> 8
       FROM json_each(${states}) AS j JOIN deliveries d ON d.id = j.value ->> 0
       WHERE d.last_attempt IS NOT NULL`),
-    // (A delivery deleted while it was being sent, its account deleted, matches nothing here.)
-    sqlRun(env.DB, sql`
-      UPDATE deliveries SET status = j.value ->> 1, next_attempt_at = j.value ->> 2, lease_until = NULL,
-        attempts_count = attempts_count + 1, last_attempt = j.value ->> 3, updated_at = ${now}
-      FROM json_each(${states}) AS j
-      WHERE deliveries.id = j.value ->> 0`),
+    update,
   ] as const;
 }
 

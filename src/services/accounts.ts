@@ -1,8 +1,9 @@
 /**
- * Deleting an account: its keys, listen sessions (their sockets closed), subscriptions
- * (and their failure counters' Durable Objects), events, deliveries, attempts and
- * idempotency keys. Nothing of it is delivered afterwards: the subscriptions go first, and
- * the consumer neither claims a delivery whose subscription is gone nor records one that is.
+ * Deleting an account: its keys, dashboard sessions and portal links, listen sessions (their
+ * sockets closed), subscriptions (and their failure counters' Durable Objects), events,
+ * deliveries, attempts and idempotency keys. Nothing of it is delivered afterwards: the
+ * subscriptions go first, and the consumer neither claims a delivery whose subscription is
+ * gone nor records one that is.
  */
 import { eq, sql } from "drizzle-orm";
 import { LISTEN_CLOSE } from "../core/listen-lease";
@@ -12,6 +13,7 @@ import { healthOf } from "../delivery/health";
 import { eraseOfAccountStatements } from "../delivery/lifecycle";
 import { listenSessionOf } from "../delivery/listen";
 import { batchWithEvents, subscriptionDeleted } from "./operational";
+import { portalAccessOfAccountStatements } from "./portal";
 
 export interface DeletionBudget {
   /** Rows each statement of a round deletes at most: one D1 batch (a transaction) stays short. */
@@ -35,6 +37,7 @@ export async function deleteAccount(env: Env, accountId: string, budget = DELETI
     db.select({ id: listenSessions.id }).from(listenSessions).where(eq(listenSessions.accountId, accountId)),
     db.select().from(subscriptions).where(eq(subscriptions.accountId, accountId)),
     db.delete(apiKeys).where(eq(apiKeys.accountId, accountId)),
+    ...portalAccessOfAccountStatements(env, accountId),
   ]);
   // ...its sockets close, with the reason (a session whose object cannot be reached now finds
   // its key gone at its next alarm)...

@@ -235,7 +235,7 @@ describe("who may call", () => {
     expect((await call("GET", `${PATH}/${hook.id}/secret`)).json.secret).toBe(hook.secret);
   });
 
-  it("no key reaches the system account: it is a 404 everywhere an account id goes, and events cannot be emitted to it", async () => {
+  it("no key or portal link reaches the system account: it is a 404 everywhere an account id goes, and events cannot be emitted to it", async () => {
     const { key } = await createAccount();
     for (const token of [undefined, key]) {
       expectProblem(await call("GET", `/v1/accounts/${SYSTEM_ACCOUNT_ID}`, { token }), 404);
@@ -246,6 +246,9 @@ describe("who may call", () => {
       expectProblem(await call("PATCH", `/v1/accounts/${SYSTEM_ACCOUNT_ID}`, { token, body: { plan: "business" } }), status);
       expectProblem(await call("DELETE", `/v1/accounts/${SYSTEM_ACCOUNT_ID}`, { token }), status);
     }
+    // Nor a portal link into a dashboard: the system account has none.
+    expectProblem(await call("POST", `/v1/accounts/${SYSTEM_ACCOUNT_ID}/portal-links`), 404);
+    expect(await countRows("SELECT count(*) AS n FROM portal_links WHERE account_id = ?", SYSTEM_ACCOUNT_ID)).toBe(0);
     expect(await countRows("SELECT count(*) AS n FROM api_keys WHERE account_id = ?", SYSTEM_ACCOUNT_ID)).toBe(0);
     expect(await countRows("SELECT count(*) AS n FROM accounts WHERE id = ?", SYSTEM_ACCOUNT_ID)).toBe(1);
 
