@@ -11,6 +11,7 @@ import type { AttemptVerdict } from "../core/retry";
 import { database, sqlAll, sqlRun } from "../db/client";
 import { deliveries, subscriptions } from "../db/schema";
 import { encodeAttempt } from "./attempt-log";
+import { rollupStatement } from "./rollup";
 import type { AttemptRecord, SendTarget } from "./send";
 
 /** A delivery as emit creates it. */
@@ -184,6 +185,7 @@ export function settleStatements(env: Env, results: Recorded[], now: number) {
         attempts_count = attempts_count + 1, last_attempt = j.value ->> 3, updated_at = ${now}
       FROM json_each(${states}) AS j
       WHERE deliveries.id = j.value ->> 0`),
+    rollupStatement(env, results),
   ] as const;
 }
 

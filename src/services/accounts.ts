@@ -11,6 +11,7 @@ import { apiKeys, listenSessions, subscriptions } from "../db/schema";
 import { healthOf } from "../delivery/health";
 import { eraseOfAccountStatements } from "../delivery/lifecycle";
 import { listenSessionOf } from "../delivery/listen";
+import { eraseRollupsOfAccountStatement } from "../delivery/rollup";
 
 export interface DeletionBudget {
   /** Rows each statement of a round deletes at most: one D1 batch (a transaction) stays short. */
@@ -61,6 +62,8 @@ export async function deleteAccount(env: Env, accountId: string, budget = DELETI
         AND NOT EXISTS (SELECT 1 FROM events WHERE account_id = ${accountId})
         AND NOT EXISTS (SELECT 1 FROM idempotency_keys WHERE account_id = ${accountId})
         RETURNING id`),
+      // Its stats, in every round: a batch settled meanwhile may have added to them.
+      eraseRollupsOfAccountStatement(env, accountId),
     ]);
     if (gone.length > 0) return { complete: true };
   }
