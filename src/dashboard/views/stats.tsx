@@ -133,6 +133,9 @@ export function StatsSection({ stats }: { stats: SubscriptionStats }) {
         Whole UTC hours: "last hour" counts from {hhmm(stats.hour.from)} UTC. Durations are read from a histogram, so the
         median and 95th percentile are approximate (within a bucket up to 1.5 times as wide as its start).
       </p>
+      <p class="hint" aria-hidden="true">
+        Attempts per hour over the last 24 hours (UTC), by outcome:
+      </p>
       <HourlyChart hours={stats.hourly} />
       <p class="legend">
         <span class="key ok" /> succeeded <span class="key status" /> error status <span class="key silent" /> no answer
