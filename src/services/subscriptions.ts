@@ -26,6 +26,8 @@ export interface SubscriptionInput {
   metadata: Record<string, string>;
   active: boolean;
   secret?: string | null;
+  /** Deliveries a second at most; null or absent: no limit. */
+  throttleRate?: number | null;
 }
 
 const fail = (errors: FieldError[]) => {
@@ -98,17 +100,18 @@ export async function createSubscription(env: Env, config: Config, account: Acco
     previousSecretEnc: null,
     previousSecretUntil: null,
     listenSessionId: null,
+    throttleRate: input.throttleRate ?? null,
     createdAt: now,
     updatedAt: now,
   };
   // The cap is checked again in the statement that inserts, so concurrent creates cannot pass it.
   const result = await database(env.DB).run(sql`
     INSERT INTO subscriptions (id, account_id, url, event_types, subjects, description, format, headers, metadata,
-      active, consecutive_failures, secret_enc, derived_enc, created_at, updated_at)
+      active, consecutive_failures, secret_enc, derived_enc, throttle_rate, created_at, updated_at)
     SELECT ${row.id}, ${row.accountId}, ${row.url}, ${JSON.stringify(row.eventTypes)},
       ${row.subjects === null ? null : JSON.stringify(row.subjects)}, ${row.description}, ${row.format},
       ${JSON.stringify(row.headers)}, ${JSON.stringify(row.metadata)}, ${row.active ? 1 : 0}, 0,
-      ${row.secretEnc}, ${row.derivedEnc}, ${now}, ${now}
+      ${row.secretEnc}, ${row.derivedEnc}, ${row.throttleRate}, ${now}, ${now}
     WHERE (SELECT count(*) FROM subscriptions WHERE account_id = ${row.accountId} AND listen_session_id IS NULL) < ${cap}`);
   if (result.meta.changes === 0) throw planLimit(account.plan, cap);
   return { row, secret };
@@ -151,7 +154,7 @@ export async function findSubscription(env: Env, accountId: string, id: string, 
 export type SubscriptionPatch = Partial<SubscriptionInput>;
 
 /** A patch's field as /v1 names it (the faces' errors name what was refused). */
-const apiField = (k: string) => (k === "eventTypes" ? "event_types" : k);
+const apiField = (k: string) => ({ eventTypes: "event_types", throttleRate: "throttle_rate" })[k] ?? k;
 
 /**
  * A `webhook listen` subscription belongs to its session: pointing it elsewhere would
@@ -201,6 +204,7 @@ export async function updateSubscription(env: Env, config: Config, current: Subs
     ...(patch.headers !== undefined ? { headers: patch.headers } : {}),
     ...(patch.metadata !== undefined ? { metadata: patch.metadata } : {}),
     ...(patch.active !== undefined ? { active: patch.active } : {}),
+    ...(patch.throttleRate !== undefined ? { throttleRate: patch.throttleRate } : {}),
     ...(reactivate ? { disabledReason: null, disabledAt: null, consecutiveFailures: 0 } : {}),
     ...(patch.secret !== undefined
       ? { ...(await sealSecret(config, format, patch.secret)), previousSecretEnc: null, previousSecretUntil: null }
