@@ -138,6 +138,19 @@ describe("throttle_rate on /v1", () => {
   });
 });
 
+describe("throttle_rate and listen sessions", () => {
+  it("a listen session's subscription cannot be throttled (403 naming the field); only active may change", async () => {
+    const { key } = await createAccount();
+    const opened = await call("POST", "/v1/listen", { token: key, body: { event_types: ["document.updated"] } });
+    expect(opened.status, opened.text).toBe(201);
+    const sub = opened.json.subscriptions[0];
+    expect(sub.throttle_rate).toBeNull();
+    const refused = expectProblem(await call("PATCH", `/v1/subscriptions/${sub.id}`, { token: key, body: { throttle_rate: 5 } }), 403);
+    expect(refused.errors?.map((e) => e.path)).toEqual(["throttle_rate"]);
+    expect((await call("GET", `/v1/subscriptions/${sub.id}`, { token: key })).json.throttle_rate).toBeNull();
+  });
+});
+
 describe("the limiter holds across consumer invocations running at once", () => {
   it("rate 5: 60 deliveries handed to 4 queue() calls at once arrive all, at most 55 in any 10 s, none counted as failed", async () => {
     const rate = 5;
