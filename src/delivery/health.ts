@@ -110,8 +110,12 @@ export class SubscriptionHealth extends DurableObject<Env> {
     return allotment;
   }
 
-  /** Re-activation: the counter starts again from zero. */
+  /** Re-activation: the counter starts again from zero, and the throttle's line (its deliveries were skipped) is dropped. */
   reset(): Promise<void> {
+    void this.limiter?.then((state) => {
+      state.reserved.clear();
+      state.lineEnd = 0;
+    });
     return this.serialized(() => this.ctx.storage.put({ count: 0, deactivated: false }));
   }
 

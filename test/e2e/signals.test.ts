@@ -113,7 +113,11 @@ describe("throttling", () => {
     expect(new Set(receiver.requests.map((r) => JSON.parse(r.body).data.n)).size).toBe(300);
     const times = receiver.requests.map((r) => r.at);
     const busiest = busiestWindow(times, 10_000);
-    console.log(`throttle r=10: 300 receipts in ${((finished - started) / 1000).toFixed(1)} s, busiest 10 s window ${busiest}, busiest 1 s window ${busiestWindow(times, 1000)}`);
+    const span = Math.max(...times) - Math.min(...times);
+    console.log(
+      `throttle r=10: 300 receipts over ${(span / 1000).toFixed(1)} s (all in by ${((finished - started) / 1000).toFixed(1)} s after the first emit), ` +
+        `busiest 10 s window ${busiest}, busiest 1 s window ${busiestWindow(times, 1000)}`,
+    );
     expect(busiest).toBeLessThanOrEqual(110);
     // Waiting is not failing: each was sent once, and none counted against the endpoint.
     expect(got).toHaveLength(300);
@@ -123,8 +127,8 @@ describe("throttling", () => {
     expect(deliveries.every((d) => d.status === "delivered" && d.attempts_count === 1)).toBe(true);
     const after = await service.api("GET", `/v1/subscriptions/${sub.id}`, { token: account.key });
     expect(after.json).toMatchObject({ active: true, consecutive_failures: 0, throttle_rate: 10 });
-    // And not slower than the rate needs: 300 at 10 a second is 30 s.
-    expect(Math.max(...times) - Math.min(...times)).toBeGreaterThanOrEqual(27_000);
+    // At the rate, not below it: 300 at 10 a second take 30 s.
+    expect(span).toBeGreaterThanOrEqual(27_000);
   }, 240_000);
 });
 

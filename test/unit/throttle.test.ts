@@ -31,23 +31,42 @@ describe("permits", () => {
     expect(waits.every((w) => w.reserved)).toBe(true);
   });
 
-  it("a delivery back at its place gets that time; one that missed it by more than LATE_MS queues again", () => {
+  it("a delivery back at its turn gets the next permit; new deliveries queue behind the line", () => {
     const state = newThrottleState();
-    const now = 0;
-    const first = allot(state, 1, ids("d", 5), now);
-    expect(first.permits.map((p) => p.id)).toEqual(["d0", "d1", "d2"]);
+    const first = allot(state, 1, ids("d", 5), 0);
+    expect(first.permits).toEqual([
+      { id: "d0", at: 0 },
+      { id: "d1", at: 1000 },
+      { id: "d2", at: 2000 },
+    ]);
     expect(first.waits).toEqual([
       { id: "d3", until: 3000, reserved: true },
       { id: "d4", until: 4000, reserved: true },
     ]);
-    // Too early: still waits for the same place.
+    // Too early: still waits for its turn.
     expect(allot(state, 1, ["d3"], 500).waits).toEqual([{ id: "d3", until: 3000, reserved: true }]);
-    // Within the horizon: its own time, even when another delivery asks first.
-    expect(allot(state, 1, ["x", "d3"], 1500).permits).toEqual([{ id: "d3", at: 3000 }]);
-    // x took the place after d4 (5000). d4 comes back later than 4000 + LATE_MS: its place is gone,
-    // and it gets the next free time, after x's.
-    const late = allot(state, 1, ["d4"], 4000 + LATE_MS + 1);
-    expect(late).toEqual({ permits: [{ id: "d4", at: 6000 }], waits: [] });
+    // Within the horizon: d3 gets the permit after d2's; x, new, queues after d4.
+    expect(allot(state, 1, ["x", "d3"], 1500)).toEqual({
+      permits: [{ id: "d3", at: 3000 }],
+      waits: [{ id: "x", until: 5000, reserved: true }],
+    });
+  });
+
+  it("a delivery back late takes the next permit at once: no time is kept waiting for it", () => {
+    const state = newThrottleState();
+    allot(state, 1, ids("d", 5), 0); // permits at 0, 1000, 2000; d3 and d4 in line
+    expect(allot(state, 1, ["d3"], 3000).permits).toEqual([{ id: "d3", at: 3000 }]);
+    // d4's turn was 4000; back at 6500, it is sent at once, and the next permit is a second later.
+    expect(allot(state, 1, ["d4", "y"], 6500)).toEqual({ permits: [{ id: "d4", at: 6500 }, { id: "y", at: 7500 }], waits: [] });
+  });
+
+  it("permits are never closer than 1/rate, however the deliveries come back", () => {
+    const state = newThrottleState();
+    allot(state, 2, ids("d", 20), 0);
+    // Everyone comes back at once, early and late: only the next permits within the horizon are handed out.
+    const back = allot(state, 2, ids("d", 20), 3000);
+    const times = back.permits.map((p) => p.at);
+    expect(times).toEqual([3000, 3500, 4000, 4500, 5000]);
   });
 
   it("the line has a length limit; beyond it deliveries come back without a place", () => {
