@@ -112,11 +112,18 @@ export class SubscriptionHealth extends DurableObject<Env> {
 
   /** Re-activation: the counter starts again from zero, and the throttle's line (its deliveries were skipped) is dropped. */
   reset(): Promise<void> {
-    void this.limiter?.then((state) => {
-      state.reserved.clear();
-      state.lineEnd = 0;
-    });
+    void this.newLine();
     return this.serialized(() => this.ctx.storage.put({ count: 0, deactivated: false }));
+  }
+
+  /**
+   * The throttle's line starts afresh (its rate changed, or its deliveries were skipped): places
+   * are dropped, the last permit's time is kept. Deliveries that held a place queue again.
+   */
+  async newLine(): Promise<void> {
+    const state = await this.limiter;
+    state?.reserved.clear();
+    if (state) state.lineEnd = 0;
   }
 
   /** The subscription was deleted: nothing of it stays here. */

@@ -214,8 +214,10 @@ export async function updateSubscription(env: Env, config: Config, current: Subs
     updatedAt: now,
   };
   await database(env.DB).update(subscriptions).set(changes).where(eq(subscriptions.id, current.id));
-  // Re-activation starts the failure counter from zero (a Durable Object call only then).
+  // Re-activation starts the failure counter from zero, and a new rate the throttle's line
+  // (a Durable Object call only then).
   if (reactivate) await healthOf(env, current.id).reset();
+  else if (patch.throttleRate !== undefined && patch.throttleRate !== current.throttleRate) await healthOf(env, current.id).newLine();
   return { row: { ...current, ...changes } as SubscriptionRow, reactivated: reactivate };
 }
 

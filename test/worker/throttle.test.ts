@@ -151,6 +151,34 @@ describe("throttle_rate and listen sessions", () => {
   });
 });
 
+describe("the line", () => {
+  it("a backlog waits in line; after the rate is changed, a new delivery does not wait behind the old line", async () => {
+    const { id: accountId, key } = await createAccount();
+    const sub = await createSubscription(key, { url: receiverUrl("ok").url, throttle_rate: 1 });
+    const backlog = await seedPending(accountId, sub.id, 20);
+    await consume(messagesFor(backlog, "b"));
+    const rows = await deliveryRows(backlog);
+    // At 1 a second, three permits fall within the 2 s horizon; the rest wait their turn, up to ~18 s away.
+    expect(rows.filter((d) => d.status === "delivered")).toHaveLength(3);
+    const last = Math.max(...rows.map((d) => d.next_attempt_at ?? 0));
+    expect(last).toBeGreaterThan(Date.now() + 12_000);
+
+    // Unchanged, a new delivery queues behind them.
+    const [queued] = await seedPending(accountId, sub.id, 1);
+    await consume(messagesFor([queued], "q"));
+    const [behind] = await deliveryRows([queued]);
+    expect(behind.status).toBe("pending");
+    expect(behind.next_attempt_at!).toBeGreaterThan(last);
+
+    // A new rate starts a new line: the next delivery goes at once.
+    const patched = await call("PATCH", `/v1/subscriptions/${sub.id}`, { token: key, body: { throttle_rate: 2 } });
+    expect(patched.json.throttle_rate).toBe(2);
+    const [fresh] = await seedPending(accountId, sub.id, 1);
+    await consume(messagesFor([fresh], "f"));
+    expect((await deliveryRows([fresh]))[0]).toMatchObject({ status: "delivered", attempts_count: 1 });
+  });
+});
+
 describe("the limiter holds across consumer invocations running at once", () => {
   it("rate 5: 60 deliveries handed to 4 queue() calls at once arrive all, at most 55 in any 10 s, none counted as failed", async () => {
     const rate = 5;
