@@ -12,7 +12,7 @@ import { startBaselineSide } from "./bench/baseline-side.mjs";
 import { startHooklineSide } from "./bench/hookline-side.mjs";
 import { startReceiver } from "./bench/receiver.mjs";
 import { buildReport, markdown } from "./bench/report.mjs";
-import { log, sleep } from "./bench/util.mjs";
+import { log, settleSockets, sleep } from "./bench/util.mjs";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const { values: args } = parseArgs({
@@ -101,10 +101,14 @@ async function runAll() {
     for (const scenario of ["a", "b", "c"]) {
       for (let rep = 1; rep <= SIZES.reps; rep++) {
         for (const [side, run] of [["hookline", hookline.scenarios[scenario]], ["baseline", baseline.scenarios[scenario]]]) {
-          log(`(${scenario}) ${side}, run ${rep}/${SIZES.reps}`);
+          const waited = await settleSockets();
+          log(`(${scenario}) ${side}, run ${rep}/${SIZES.reps}${waited > 1000 ? ` (after ${Math.round(waited / 1000)} s for closed sockets to clear)` : ""}`);
           state.runs.push(await run(rep));
         }
-        if (scenario === "a") state.runs.push(await baseline.scenarios.forward(rep));
+        if (scenario === "a") {
+          await settleSockets();
+          state.runs.push(await baseline.scenarios.forward(rep));
+        }
       }
       state.purges[scenario] = await hookline.purge();
     }

@@ -43,6 +43,7 @@ export const CONFIG_VARS = [
   "DELIVERY_TIMEOUT_MS",
   "LOG_RETENTION_DAYS",
   "LISTEN_LEASE_SECONDS",
+  "PORTAL_FRAME_ANCESTORS",
 ];
 
 export const DEFAULT_PORT = 8787;
@@ -315,6 +316,8 @@ export async function startHookline(options = {}) {
     "--show-interactive-dev-session=false",
     ...envFileArgs,
     ...Object.entries(passed).map(([name, value]) => `--var=${name}:${value}`),
+    // For profiling and the like: more `wrangler dev` arguments, e.g. LAUNCHER_DEV_ARGS="--inspector-port 9339".
+    ...(process.env.LAUNCHER_DEV_ARGS ?? "").split(" ").filter(Boolean),
   ];
   let sweepTimer = null;
   const wrangler = superviseWrangler({ args: devArgs, env, quiet, onStop: () => clearInterval(sweepTimer) });

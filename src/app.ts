@@ -10,6 +10,7 @@ import { eventTypeRoutes } from "./api/event-types";
 import { eventRoutes } from "./api/events";
 import { listenRoutes } from "./api/listen";
 import { jsonOnly, limitBody, refuseCrossSite, withConfig } from "./api/middleware";
+import { portalRoutes } from "./api/portal";
 import { subscriptionRoutes } from "./api/subscriptions";
 import { smartshapeRoutes } from "./api/smartshape";
 import { metricsRoutes, systemRoutes } from "./api/system";
@@ -28,6 +29,7 @@ export function createApp() {
 
   app.use("/v1/*", refuseCrossSite, limitBody, requireAuth, jsonOnly);
   app.route("/", accountRoutes);
+  app.route("/", portalRoutes);
   app.route("/", eventTypeRoutes);
   app.route("/", subscriptionRoutes);
   app.route("/", eventRoutes);

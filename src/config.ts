@@ -20,6 +20,8 @@ export interface Config {
   deliveryTimeoutMs: number;
   logRetentionDays: number;
   listenLeaseSeconds: number;
+  /** Origins that may frame the dashboard (CSP frame-ancestors); empty: none may. */
+  portalFrameAncestors: string[];
 }
 
 /** `webhook listen` sessions an account may hold at once (their subscriptions do not count toward the plan). */
@@ -43,6 +45,18 @@ export function parseRetrySchedule(raw: string | undefined): number[] {
   return delays;
 }
 
+/** `scheme://host[:port]`, the host possibly `*.`-prefixed: what CSP frame-ancestors takes as an origin. */
+const FRAME_ANCESTOR = /^https?:\/\/(\*\.)?([a-z0-9-]+\.)*[a-z0-9-]+(:\d{1,5})?$/i;
+
+export function parseFrameAncestors(raw: string | undefined): string[] {
+  const origins = (raw ?? "").split(/[\s,]+/).filter(Boolean).map((o) => o.replace(/\/$/, ""));
+  const bad = origins.find((o) => !FRAME_ANCESTOR.test(o));
+  if (bad !== undefined) {
+    throw new Error(`PORTAL_FRAME_ANCESTORS must be origins such as https://app.example.com, separated by spaces or commas; got "${bad}"`);
+  }
+  return [...new Set(origins.map((o) => o.toLowerCase()))];
+}
+
 export function loadConfig(env: Env): Config {
   const cached = cache.get(env);
   if (cached) return cached;
@@ -57,6 +71,7 @@ export function loadConfig(env: Env): Config {
     deliveryTimeoutMs: positiveInt("DELIVERY_TIMEOUT_MS", env.DELIVERY_TIMEOUT_MS, 10_000),
     logRetentionDays: positiveInt("LOG_RETENTION_DAYS", env.LOG_RETENTION_DAYS, 30),
     listenLeaseSeconds: positiveInt("LISTEN_LEASE_SECONDS", env.LISTEN_LEASE_SECONDS, 60),
+    portalFrameAncestors: parseFrameAncestors(env.PORTAL_FRAME_ANCESTORS),
   };
   cache.set(env, config);
   return config;

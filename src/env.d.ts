@@ -11,6 +11,8 @@ interface Env {
   DELIVERY_TIMEOUT_MS?: string;
   LOG_RETENTION_DAYS?: string;
   LISTEN_LEASE_SECONDS?: string;
+  /** Origins allowed to frame the dashboard, separated by spaces or commas (portal links). */
+  PORTAL_FRAME_ANCESTORS?: string;
   LISTEN_SESSION: DurableObjectNamespace<import("./delivery/listen").ListenSession>;
   /** "1" turns metrics mode on (benchmarks only). */
   METRICS?: string;

@@ -1,8 +1,9 @@
 /**
  * The benchmark's baseline: the path Hookline takes, without Hookline's work (no D1, no signing,
  * no Durable Object). POST /emit {url, body} enqueues one message; /fanout {urls, bodies} enqueues
- * every body for every url in sendBatch calls of 100 at once, as Hookline's emit does; the consumer
- * only POSTs each message to its url (six at a time, the Workers connection limit).
+ * every body for every url, ten jobs to a message and sendBatch calls of 100 messages at once, as
+ * Hookline's emit packs delivery ids; the consumer only POSTs each job to its url (six at a time,
+ * the Workers connection limit).
  * POST /forward {url, body} POSTs at once: the client-driven figure.
  */
 interface Job {
@@ -11,18 +12,21 @@ interface Job {
 }
 
 interface Env {
-  QUEUE: Queue<Job>;
+  QUEUE: Queue<Job | Job[]>;
 }
 
 const SEND_BATCH_MAX = 100;
+const JOBS_PER_MESSAGE = 10;
 
 const post = (job: Job) =>
   fetch(job.url, { method: "POST", headers: { "content-type": "application/json" }, body: job.body }).then((r) => r.arrayBuffer());
 
 async function fanout(env: Env, urls: string[], bodies: string[]): Promise<void> {
-  const jobs = bodies.flatMap((body) => urls.map((url) => ({ body: { url, body } })));
-  const chunks: (typeof jobs)[] = [];
-  for (let i = 0; i < jobs.length; i += SEND_BATCH_MAX) chunks.push(jobs.slice(i, i + SEND_BATCH_MAX));
+  const jobs = bodies.flatMap((body) => urls.map((url) => ({ url, body })));
+  const messages: { body: Job[] }[] = [];
+  for (let i = 0; i < jobs.length; i += JOBS_PER_MESSAGE) messages.push({ body: jobs.slice(i, i + JOBS_PER_MESSAGE) });
+  const chunks: (typeof messages)[] = [];
+  for (let i = 0; i < messages.length; i += SEND_BATCH_MAX) chunks.push(messages.slice(i, i + SEND_BATCH_MAX));
   await Promise.all(chunks.map((chunk) => env.QUEUE.sendBatch(chunk)));
 }
 
@@ -38,15 +42,13 @@ export default {
     return new Response(null, { status: 202 });
   },
 
-  async queue(batch: MessageBatch<Job>): Promise<void> {
+  async queue(batch: MessageBatch<Job | Job[]>): Promise<void> {
+    const jobs = batch.messages.flatMap((m) => (Array.isArray(m.body) ? m.body : [m.body]));
     let next = 0;
-    const lanes = Array.from({ length: Math.min(6, batch.messages.length) }, async () => {
-      while (next < batch.messages.length) {
-        const message = batch.messages[next++];
-        await post(message.body).catch(() => {});
-        message.ack();
-      }
+    const lanes = Array.from({ length: Math.min(6, jobs.length) }, async () => {
+      while (next < jobs.length) await post(jobs[next++]).catch(() => {});
     });
     await Promise.all(lanes);
+    batch.ackAll();
   },
 };

@@ -5,7 +5,7 @@ import { startWorker } from "../launcher.mjs";
 import { call, Errors, paced, padding, pool, summarize } from "./util.mjs";
 
 export async function startBaselineSide(root, receiver, sizes) {
-  const worker = await startWorker({ config: join(root, "bench", "baseline", "wrangler.toml"), quiet: true, readyPath: "/health" });
+  const worker = await startWorker({ config: join(root, "bench", "baseline", "wrangler.toml"), quiet: process.env.BENCH_VERBOSE !== "1", readyPath: "/health" });
   const post = (path, body) => call(worker.url + path, { method: "POST", body, deadlineMs: sizes.callDeadlineMs, expect: (s) => s === 202 });
   const body = (run, seq) => JSON.stringify({ type: "bench.tick", timestamp: new Date().toISOString(), data: { run, seq, sentAt: Date.now(), pad: padding() } });
   const job = (run, seq) => ({ url: `${receiver.url}/baseline`, body: body(run, seq) });

@@ -119,5 +119,5 @@ export async function startHooklineSide(receiver, sizes) {
     rmSync(stateDir, { recursive: true, force: true });
   }
 
-  return { scenarios, purge, stop };
+  return { scenarios, purge, stop, stateDir };
 }

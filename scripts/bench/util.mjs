@@ -1,5 +1,6 @@
 // Small pieces every part of the benchmark shares: deadlines, error counts, statistics.
 import { randomBytes } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
 
 export const log = (line) => console.error(`[bench] ${line}`);
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -96,4 +97,26 @@ export function summarize({ side, scenario, rep, events, expected, started, acce
     deliveries_per_s: round(received.length / (Math.max(last - started, 1) / 1000)),
     latency_ms: { p50: round(percentile(latencies, 50)), p95: round(percentile(latencies, 95)), p99: round(percentile(latencies, 99)) },
   };
+}
+
+/** Sockets of this machine in TIME_WAIT (Linux: /proc/net/tcp{,6}, state 06); null where it cannot be read. */
+export function timeWaitSockets() {
+  try {
+    return ["/proc/net/tcp", "/proc/net/tcp6"]
+      .filter((f) => existsSync(f))
+      .reduce((n, f) => n + readFileSync(f, "utf8").split("\n").filter((l) => l.split(/\s+/)[4] === "06").length, 0);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Before a run: waits (at most `maxMs`) until fewer than `below` sockets are in TIME_WAIT, so
+ * that no run starts short of ephemeral ports because of the one before it (127.0.0.1 has
+ * about 28,000; a fan-out run uses thousands of connections). Returns how long it waited.
+ */
+export async function settleSockets({ below = 3_000, maxMs = 90_000 } = {}) {
+  const start = Date.now();
+  for (let n = timeWaitSockets(); n !== null && n >= below && Date.now() - start < maxMs; n = timeWaitSockets()) await sleep(500);
+  return Date.now() - start;
 }

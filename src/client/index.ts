@@ -28,6 +28,7 @@ export type Attempt = Schemas["Attempt"];
 export type TestResult = Schemas["TestResult"];
 export type Account = Schemas["Account"];
 export type EventType = Schemas["EventType"];
+export type PortalLink = Schemas["PortalLink"];
 
 export type HooklineClient = Client<paths>;
 

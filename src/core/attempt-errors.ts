@@ -170,11 +170,19 @@ function safeUrl(url: string): URL | null {
   }
 }
 
-/** A response's headers as the attempt log keeps them: in order, at most RESPONSE_HEADERS_LIMIT characters in all. */
+/**
+ * Response headers the log does not keep: the connection's own (hop-by-hop, RFC 9110 7.6.1),
+ * which say nothing about the receiver's answer, and `date`, which the attempt's time already
+ * says. A prompt JSON answer then keeps about 35 bytes of headers instead of about 160.
+ */
+const NOT_KEPT = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade", "date"]);
+
+/** A response's headers as the attempt log keeps them: in order, without those in NOT_KEPT, at most RESPONSE_HEADERS_LIMIT characters in all. */
 export function cappedHeaders(headers: Headers, limit = RESPONSE_HEADERS_LIMIT): Record<string, string> {
   const kept: Record<string, string> = {};
   let budget = limit;
   for (const [name, value] of headers) {
+    if (NOT_KEPT.has(name)) continue;
     if (budget <= name.length) break;
     budget -= name.length;
     kept[name] = value.length > budget ? value.slice(0, budget) : value;

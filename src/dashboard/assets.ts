@@ -112,5 +112,7 @@ export const JS = `
   });
   var focus = document.querySelector("[data-focus]");
   if (focus) focus.focus();
+  var auto = document.querySelector("form[data-autosubmit]");
+  if (auto) auto.submit();
 })();
 `;

@@ -6,20 +6,28 @@ import { ProblemError } from "../core/problem";
 import type { AccountRow } from "../db/schema";
 import { findSubscription } from "../services/subscriptions";
 import type { FormBody } from "./forms";
+import type { SessionKind } from "./session";
 import type { PageContext } from "./views/layout";
 
 export interface DashboardSession {
   /** The session's row in D1 (session-store.ts). */
   id: string;
+  /** Signed in with an API key, or opened by a portal link (no key behind it). */
+  kind: SessionKind;
   account: AccountRow;
-  keyId: string;
+  keyId: string | null;
   token: string;
   csrf: string;
 }
 
 export type DashEnv = {
   Bindings: Env;
-  Variables: AppEnv["Variables"] & { nonce: string; session?: DashboardSession };
+  Variables: AppEnv["Variables"] & {
+    nonce: string;
+    session?: DashboardSession;
+    /** The request carried a portal cookie that names no live session (signed out, expired or revoked). */
+    portalEnded?: boolean;
+  };
 };
 
 export type Ctx = Context<DashEnv>;

@@ -9,8 +9,9 @@ import { ProblemError } from "../core/problem";
 import { sameOrigin } from "../core/same-origin";
 import { body, type Ctx, type DashEnv, page, render } from "./context";
 import { signIn } from "./pages";
-import { BASE } from "./paths";
-import { csrfToken, SESSION_COOKIE, verifyCsrf, verifySession } from "./session";
+import { BASE, PORTAL_PAGES } from "./paths";
+import { portalEnded } from "./portal-routes";
+import { csrfToken, PORTAL_COOKIE, SESSION_COOKIE, type SessionKind, verifyCsrf, verifySession } from "./session";
 import { sessionAccount } from "./session-store";
 import { ErrorPage } from "./views/confirm-and-error";
 
@@ -27,49 +28,75 @@ export const errorPage: ErrorHandler<DashEnv> = (err, c) => {
   return showError(c, "Something went wrong", "Something went wrong on our side; nothing was changed. Try again.", 500);
 };
 
-/** Every answer: a fresh CSP nonce for the inline style and script, and nothing cached or framed. */
+/**
+ * Every answer: a fresh CSP nonce for the inline style and script, nothing cached, and framed
+ * only by the origins of PORTAL_FRAME_ANCESTORS (none by default: then X-Frame-Options says
+ * DENY too; with origins listed, CSP frame-ancestors alone governs).
+ */
 export const securityHeaders: MiddlewareHandler<DashEnv> = async (c, next) => {
   const nonce = toBase64Url(randomBytes(16));
   c.set("nonce", nonce);
   await next();
   const h = c.res.headers;
+  const ancestors = c.get("config").portalFrameAncestors;
   h.set(
     "content-security-policy",
-    `default-src 'none'; style-src 'nonce-${nonce}'; script-src 'nonce-${nonce}'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`,
+    `default-src 'none'; style-src 'nonce-${nonce}'; script-src 'nonce-${nonce}'; img-src 'self' data:; form-action 'self'; frame-ancestors ${ancestors.length ? ancestors.join(" ") : "'none'"}; base-uri 'none'`,
   );
   h.set("cache-control", "no-store");
-  h.set("x-frame-options", "DENY");
+  if (ancestors.length === 0) h.set("x-frame-options", "DENY");
   h.set("x-content-type-options", "nosniff");
   h.set("referrer-policy", "same-origin");
 };
 
-/** The session, if the cookie is well signed and its row and API key still exist. */
+const cookies: [string, SessionKind][] = [
+  [SESSION_COOKIE, "key"],
+  [PORTAL_COOKIE, "portal"],
+];
+
+/**
+ * The session, if a cookie is well signed (and of its cookie's kind) and its row still exists,
+ * with the API key of a key session. The key cookie is read first; inside another site's frame
+ * only the portal cookie is sent.
+ */
 export const loadSession: MiddlewareHandler<DashEnv> = async (c, next) => {
   const secretsKey = c.get("config").secretsKey;
-  const token = getCookie(c, SESSION_COOKIE);
-  const claims = await verifySession(secretsKey, token);
-  if (claims && token) {
-    const account = await sessionAccount(c.env, claims);
-    if (account) c.set("session", { id: claims.id, account, keyId: claims.keyId, token, csrf: await csrfToken(secretsKey, token) });
+  for (const [name, kind] of cookies) {
+    const token = getCookie(c, name);
+    if (!token) continue;
+    const claims = await verifySession(secretsKey, token);
+    const account = claims?.kind === kind ? await sessionAccount(c.env, claims) : null;
+    if (claims && account) {
+      c.set("session", { id: claims.id, kind, account, keyId: claims.keyId, token, csrf: await csrfToken(secretsKey, token) });
+      break;
+    }
+    if (kind === "portal") c.set("portalEnded", true);
   }
   await next();
 };
 
-/** Every page but sign-in needs a session; every POST comes from this origin and, but for signing in, carries the CSRF token. */
+/**
+ * Every page but sign-in and the portal link's pages needs a session; every POST comes from this
+ * origin (a frame's own forms do) and, but for signing in and redeeming a link, carries the CSRF
+ * token. A browser whose portal session has ended is told so, not shown the key sign-in.
+ */
 export const checkRequest: MiddlewareHandler<DashEnv> = async (c, next) => {
   const path = c.req.path;
   if (path === `${BASE}/`) return c.redirect(BASE, 301);
-  const open = c.req.method === "GET" && (path === BASE || path === `${BASE}/login`);
+  const portal = path.startsWith(`${PORTAL_PAGES}/`);
+  const session = c.get("session");
   if (c.req.method === "GET" || c.req.method === "HEAD") {
-    if (!open && !c.get("session")) return signIn(c, { status: 401 });
+    if (portal) return next();
+    if (!session && c.get("portalEnded")) return portalEnded(c, "ended");
+    if (!session && path !== BASE && path !== `${BASE}/login`) return signIn(c, { status: 401 });
     return next();
   }
   if (c.req.method !== "POST") throw new ProblemError("method_not_allowed", "the dashboard takes GET and POST only");
   if (!sameOrigin(c.req.url, c.req.raw.headers)) {
     return showError(c, "Refused", "This form was sent from another site.", 403);
   }
-  if (path === `${BASE}/login`) return next();
-  const session = c.get("session");
+  if (path === `${BASE}/login` || portal) return next();
+  if (!session && c.get("portalEnded")) return portalEnded(c, "ended");
   if (!session) return signIn(c, { status: 401, error: "Your session has ended: sign in again." });
   const form = await body(c);
   if (!(await verifyCsrf(c.get("config").secretsKey, session.token, form._csrf))) {

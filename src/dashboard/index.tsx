@@ -14,6 +14,7 @@ import { ProblemError } from "../core/problem";
 import type { DashEnv } from "./context";
 import { deliveryRoutes } from "./delivery-routes";
 import { checkRequest, errorPage, loadSession, securityHeaders } from "./guards";
+import { portalRoutes } from "./portal-routes";
 import { sessionRoutes } from "./session-routes";
 import { subscriptionRoutes } from "./subscription-routes";
 
@@ -27,6 +28,7 @@ dashboardRoutes.use("*", loadSession);
 dashboardRoutes.use("*", checkRequest);
 
 dashboardRoutes.route("/", sessionRoutes);
+dashboardRoutes.route("/", portalRoutes);
 dashboardRoutes.route("/", subscriptionRoutes);
 dashboardRoutes.route("/", deliveryRoutes);
 

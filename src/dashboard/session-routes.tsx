@@ -1,12 +1,21 @@
 /** Signing in (an API key exchanged for a session cookie, failures throttled) and signing out. */
 import { Hono } from "hono";
+import { getCookie } from "hono/cookie";
 import { authenticate } from "../api/auth";
 import { toBase64, utf8 } from "../core/encoding";
 import { body, type DashEnv, refusal, seeOther } from "./context";
 import { field } from "./forms";
 import { signIn } from "./pages";
-import { BASE } from "./paths";
-import { clearedSessionCookie, issueSession, sessionCookie } from "./session";
+import { BASE, PORTAL_PAGES } from "./paths";
+import {
+  clearedPortalCookie,
+  clearedSessionCookie,
+  issueSession,
+  PORTAL_COOKIE,
+  SESSION_COOKIE,
+  sessionCookie,
+  verifySession,
+} from "./session";
 import { endSession, storeSession } from "./session-store";
 import { handBack, reserveSignIn, signInBuckets } from "./sign-in-throttle";
 
@@ -46,14 +55,22 @@ sessionRoutes.post("/login", async (c) => {
   }
   if (principal.kind !== "account") throw new Error("authenticate answered the operator without the operator token");
   const { token, claims } = await issueSession(c.get("config").secretsKey, principal.account.id, principal.keyId);
-  await Promise.all([storeSession(c.env, claims), handBack(c.env, buckets)]);
+  // The session this browser had (a portal one, say) ends as this one starts.
+  await Promise.all([storeSession(c.env, claims, Date.now(), c.get("session")?.id), handBack(c.env, buckets)]);
   c.header("set-cookie", sessionCookie(token, c.req.url));
+  if (getCookie(c, PORTAL_COOKIE)) c.header("set-cookie", clearedPortalCookie(), { append: true });
   return seeOther(c, safeNext(field(form, "next")));
 });
 
+/** Ends the session of every cookie the browser sent (key and portal), and clears them. */
 sessionRoutes.post("/logout", async (c) => {
   const session = c.get("session");
-  if (session) await endSession(c.env, session.id);
-  c.header("set-cookie", clearedSessionCookie(c.req.url));
+  const secretsKey = c.get("config").secretsKey;
+  const [key, portal] = [getCookie(c, SESSION_COOKIE), getCookie(c, PORTAL_COOKIE)];
+  const claims = await Promise.all([key, portal].map((token) => (token ? verifySession(secretsKey, token) : null)));
+  await endSession(c.env, ...claims.flatMap((cl) => (cl ? [cl.id] : [])));
+  if (key !== undefined) c.header("set-cookie", clearedSessionCookie(c.req.url), { append: true });
+  if (portal !== undefined) c.header("set-cookie", clearedPortalCookie(), { append: true });
+  if (session?.kind === "portal") return seeOther(c, `${PORTAL_PAGES}/signed-out`);
   return seeOther(c, BASE, { notice: "signed_out" });
 });

@@ -3,35 +3,56 @@
  * session is the one read the dashboard already made for the account (now joined with the
  * session's row), so ending sessions costs no extra round trip per request.
  */
-import { and, eq, gt, lte } from "drizzle-orm";
+import { and, eq, gt, isNull, lte, or } from "drizzle-orm";
 import { database } from "../db/client";
 import { type AccountRow, accounts, apiKeys, dashboardSessions } from "../db/schema";
 import type { SessionClaims } from "./session";
 
 /** Ms since the epoch: the claims' expiry is in seconds, as the token carries it. */
-const expiryMs = (claims: SessionClaims) => claims.expiresAt * 1000;
+export const expiryMs = (claims: SessionClaims) => claims.expiresAt * 1000;
 
-/** The new session's row, and (same round trip) the rows of sessions that have expired. */
-export async function storeSession(env: Env, claims: SessionClaims, now = Date.now()): Promise<void> {
+/** The statement that deletes the rows of sessions that have expired (it goes with each new one). */
+export const expiredSessions = (env: Env, now: number) =>
+  database(env.DB).delete(dashboardSessions).where(lte(dashboardSessions.expiresAt, now));
+
+/**
+ * The new session's row, and (same round trip) the rows of sessions that have expired and of
+ * the session this browser had before (`replaces`), if any.
+ */
+export async function storeSession(env: Env, claims: SessionClaims, now = Date.now(), replaces?: string): Promise<void> {
   const db = database(env.DB);
   await db.batch([
-    db.delete(dashboardSessions).where(lte(dashboardSessions.expiresAt, now)),
-    db.insert(dashboardSessions).values({ id: claims.id, keyId: claims.keyId, createdAt: now, expiresAt: expiryMs(claims) }),
+    expiredSessions(env, now),
+    ...(replaces ? [db.delete(dashboardSessions).where(eq(dashboardSessions.id, replaces))] : []),
+    db.insert(dashboardSessions).values({
+      id: claims.id,
+      kind: claims.kind,
+      accountId: claims.accountId,
+      keyId: claims.keyId,
+      createdAt: now,
+      expiresAt: expiryMs(claims),
+    }),
   ]);
 }
 
-/** The account behind a session, while its row and the API key it signed in with both exist. */
+/**
+ * The account behind a session, while its row exists and, for a key session, the API key it
+ * signed in with too (a portal session has none: its row alone keeps it).
+ */
 export async function sessionAccount(env: Env, claims: SessionClaims, now = Date.now()): Promise<AccountRow | null> {
   const [row] = await database(env.DB)
     .select({ account: accounts })
     .from(dashboardSessions)
-    .innerJoin(apiKeys, eq(apiKeys.id, dashboardSessions.keyId))
-    .innerJoin(accounts, eq(accounts.id, apiKeys.accountId))
+    .innerJoin(accounts, eq(accounts.id, dashboardSessions.accountId))
+    .leftJoin(apiKeys, eq(apiKeys.id, dashboardSessions.keyId))
     .where(
       and(
         eq(dashboardSessions.id, claims.id),
-        eq(dashboardSessions.keyId, claims.keyId),
-        eq(apiKeys.accountId, claims.accountId),
+        eq(dashboardSessions.accountId, claims.accountId),
+        eq(dashboardSessions.kind, claims.kind),
+        claims.keyId === null
+          ? isNull(dashboardSessions.keyId)
+          : and(eq(dashboardSessions.keyId, claims.keyId), eq(apiKeys.accountId, claims.accountId)),
         gt(dashboardSessions.expiresAt, now),
       ),
     )
@@ -39,7 +60,10 @@ export async function sessionAccount(env: Env, claims: SessionClaims, now = Date
   return row?.account ?? null;
 }
 
-/** Signing out: the row goes, so the cookie (or any copy of it) names nothing any more. */
-export async function endSession(env: Env, id: string): Promise<void> {
-  await database(env.DB).delete(dashboardSessions).where(eq(dashboardSessions.id, id));
+/** Signing out: the rows go, so the cookie (or any copy of it) names nothing any more. */
+export async function endSession(env: Env, ...ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await database(env.DB)
+    .delete(dashboardSessions)
+    .where(or(...ids.map((id) => eq(dashboardSessions.id, id))));
 }

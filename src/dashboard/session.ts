@@ -1,7 +1,8 @@
 /**
  * Dashboard sessions: an API key is exchanged once for a signed, short-lived token
- * kept in an HttpOnly cookie (never the key). The token is
- *   <account id>.<key id>.<expiry, unix seconds>.<session id>.<base64url HMAC-SHA256 of the rest>
+ * kept in an HttpOnly cookie (never the key), or a portal link opens one with no key behind
+ * it (portal.ts). The token is
+ *   <account id>.<key id, or "portal">.<expiry, unix seconds>.<session id>.<base64url HMAC-SHA256 of the rest>
  * under a key derived from SECRETS_KEY with its own label; each state-changing form
  * carries a CSRF token, an HMAC of the session token under a second derived key.
  * The signature turns away forged cookies without a query; the session id names a D1 row
@@ -11,6 +12,8 @@ import { hmacSha256, timingSafeEqualStrings } from "../core/crypto";
 import { fromBase64, randomBytes, toBase64Url, utf8 } from "../core/encoding";
 
 export const SESSION_COOKIE = "hookline_session";
+/** A portal session's cookie: its own name, since it lives in another cookie jar (partitioned). */
+export const PORTAL_COOKIE = "hookline_portal";
 export const SESSION_TTL_SECONDS = 8 * 60 * 60;
 export const COOKIE_PATH = "/dashboard";
 
@@ -41,32 +44,49 @@ function keys(secretsKey: string): Promise<DerivedKeys> {
 const mac = async (secretsKey: string, purpose: keyof DerivedKeys, message: string) =>
   toBase64Url(await hmacSha256((await keys(secretsKey))[purpose], `dashboard-${purpose}:${secretsKey}`, utf8(message)));
 
+export type SessionKind = "key" | "portal";
+
 export interface SessionClaims {
   id: string;
+  kind: SessionKind;
   accountId: string;
-  keyId: string;
+  /** The API key signed in with; null for a portal session. */
+  keyId: string | null;
   /** Unix seconds. */
   expiresAt: number;
 }
 
 const ID = /^[a-z]+_[0-9a-f-]{36}$/;
 const SESSION_ID = /^[\w-]{22}$/;
+const PORTAL = "portal";
 
 export interface IssuedSession {
   token: string;
   claims: SessionClaims;
 }
 
-/** A new session's signed token; the caller stores its row (session-store.ts) before handing it out. */
+export const newSessionId = () => toBase64Url(randomBytes(16));
+
+/**
+ * A new session's signed token (keyId null: a portal session); the caller stores its row
+ * (session-store.ts) before handing it out, or passes the id of the row it wrote.
+ */
 export async function issueSession(
   secretsKey: string,
   accountId: string,
-  keyId: string,
+  keyId: string | null,
   now = Date.now(),
   ttlSeconds = SESSION_TTL_SECONDS,
+  id = newSessionId(),
 ): Promise<IssuedSession> {
-  const claims = { id: toBase64Url(randomBytes(16)), accountId, keyId, expiresAt: Math.floor(now / 1000) + ttlSeconds };
-  const payload = `${accountId}.${keyId}.${claims.expiresAt}.${claims.id}`;
+  const claims: SessionClaims = {
+    id,
+    kind: keyId === null ? "portal" : "key",
+    accountId,
+    keyId,
+    expiresAt: Math.floor(now / 1000) + ttlSeconds,
+  };
+  const payload = `${accountId}.${keyId ?? PORTAL}.${claims.expiresAt}.${claims.id}`;
   return { token: `${payload}.${await mac(secretsKey, "session", payload)}`, claims };
 }
 
@@ -80,8 +100,10 @@ export async function verifySession(secretsKey: string, token: string | undefine
   if (!(await timingSafeEqualStrings(signature, await mac(secretsKey, "session", payload)))) return null;
   const expiresAt = Number(exp);
   if (!Number.isSafeInteger(expiresAt) || expiresAt * 1000 <= now) return null;
-  if (!ID.test(accountId) || !ID.test(keyId) || !SESSION_ID.test(id)) return null;
-  return { id, accountId, keyId, expiresAt };
+  if (!ID.test(accountId) || !(keyId === PORTAL || ID.test(keyId)) || !SESSION_ID.test(id)) return null;
+  return keyId === PORTAL
+    ? { id, kind: "portal", accountId, keyId: null, expiresAt }
+    : { id, kind: "key", accountId, keyId, expiresAt };
 }
 
 /** The CSRF token of a session: every state-changing form posts it back as `_csrf`. */
@@ -104,3 +126,13 @@ export function sessionCookie(token: string, requestUrl: string, maxAge = SESSIO
 }
 
 export const clearedSessionCookie = (requestUrl: string) => sessionCookie("", requestUrl, 0);
+
+/**
+ * A portal session's cookie: sent inside another site's iframe (SameSite=None), kept in that
+ * site's partition only (Partitioned, which needs Secure; browsers accept Secure from
+ * http://localhost and http://127.0.0.1 too).
+ */
+export const portalCookie = (token: string, maxAge = SESSION_TTL_SECONDS) =>
+  `${PORTAL_COOKIE}=${token}; Path=${COOKIE_PATH}; Max-Age=${maxAge}; HttpOnly; Secure; SameSite=None; Partitioned`;
+
+export const clearedPortalCookie = () => portalCookie("", 0);

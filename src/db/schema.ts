@@ -5,7 +5,7 @@
  * written per insert fewer. They have no `rowid`: statements name rows by their key.
  */
 import { sql } from "drizzle-orm";
-import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { check, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import { DELIVERY_STATUSES } from "../core/delivery-state";
 
 const timestamps = {
@@ -151,9 +151,26 @@ export const deliveries = sqliteTable(
     // Only deliveries still to be sent or in flight have a next_attempt_at: the sweep's index
     // stays small, and claiming (which leaves next_attempt_at alone) does not touch it.
     index("deliveries_due").on(t.nextAttemptAt).where(sql`${t.nextAttemptAt} IS NOT NULL`),
+    // Also how an event's deliveries are found: through its account's subscriptions, at the
+    // event's created_at, which its deliveries share (migration 0006; no index on event_id).
     index("deliveries_subscription").on(t.subscriptionId, t.createdAt),
-    index("deliveries_event").on(t.eventId),
   ],
+);
+
+/**
+ * Subscriptions deleted while their deliveries are still in the log, so that an event's
+ * deliveries (and an account's, when it is erased) can still be found through them. Written by
+ * the trigger `subscriptions_deleted` (migration 0006, hand-written: drizzle cannot say it),
+ * purged with the last delivery of each.
+ */
+export const deletedSubscriptions = sqliteTable(
+  "deleted_subscriptions",
+  {
+    accountId: text("account_id").notNull(),
+    id: text("id").notNull(),
+    deletedAt: integer("deleted_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.accountId, t.id] })],
 );
 
 export const attempts = sqliteTable(
@@ -174,20 +191,51 @@ export const attempts = sqliteTable(
 );
 
 /**
- * A dashboard session: its signed cookie names the row, signing out deletes it, and so does
- * revoking the API key it signed in with (the cascade).
+ * A dashboard session: its signed cookie names the row, signing out deletes it. A `key` session
+ * was signed in with an API key, and revoking the key deletes it (the cascade); a `portal`
+ * session was opened by a portal link and has no key (the operator ends them by account).
+ * Rebuilt with its kind by migration 0008.
  */
 export const dashboardSessions = sqliteTable(
   "dashboard_sessions",
   {
     id: text("id").primaryKey(),
-    keyId: text("key_id")
+    kind: text("kind", { enum: ["key", "portal"] }).notNull(),
+    accountId: text("account_id")
       .notNull()
-      .references(() => apiKeys.id, { onDelete: "cascade" }),
+      .references(() => accounts.id, { onDelete: "cascade" }),
+    keyId: text("key_id").references(() => apiKeys.id, { onDelete: "cascade" }),
     createdAt: integer("created_at").notNull(),
     expiresAt: integer("expires_at").notNull(),
   },
-  (t) => [index("dashboard_sessions_key").on(t.keyId)],
+  (t) => [
+    index("dashboard_sessions_key").on(t.keyId),
+    index("dashboard_sessions_account").on(t.accountId, t.kind),
+    check(
+      "dashboard_sessions_kind",
+      sql`(${t.kind} = 'key' AND ${t.keyId} IS NOT NULL) OR (${t.kind} = 'portal' AND ${t.keyId} IS NULL)`,
+    ),
+  ],
+);
+
+/**
+ * A portal link (POST /v1/accounts/{id}/portal-links): only the SHA-256 of its token is kept.
+ * Redeeming it sets used_at and the session it opened, once; rows stay a day past expiry so a
+ * late click is told the link expired or was used rather than that it never existed.
+ */
+export const portalLinks = sqliteTable(
+  "portal_links",
+  {
+    tokenHash: text("token_hash").primaryKey(),
+    accountId: text("account_id")
+      .notNull()
+      .references(() => accounts.id, { onDelete: "cascade" }),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+    usedAt: integer("used_at"),
+    sessionId: text("session_id"),
+  },
+  (t) => [index("portal_links_account").on(t.accountId)],
 );
 
 /** Dashboard sign-ins counted per bucket (a hashed key prefix or client) in a fixed window. */

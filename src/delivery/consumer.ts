@@ -12,7 +12,7 @@ import { counterReports } from "../core/failure-counter";
 import { isGone, verdictFor } from "../core/receiver-signals";
 import { MAX_QUEUE_DELAY_SECONDS } from "../core/retry";
 import { count } from "../metrics";
-import { type DeliveryMessage, enqueueDeliveries } from "../services/enqueue";
+import { type DeliveryMessage, enqueueDeliveries, idsOf } from "../services/enqueue";
 import { healthOf } from "./health";
 import { type ClaimedDelivery, claim, type Recorded, settle } from "./lifecycle";
 import { sendAttempt } from "./send";
@@ -76,7 +76,7 @@ export const RECORD_WINDOW_MS = 300;
 
 export async function handleDeliveryBatch(batch: MessageBatch<DeliveryMessage>, env: Env): Promise<void> {
   const config = loadConfig(env);
-  const ids = [...new Set(batch.messages.map((m) => m.body?.id).filter((id): id is string => typeof id === "string"))];
+  const ids = [...new Set(batch.messages.flatMap((m) => idsOf(m.body)))];
   let claimed: ClaimedDelivery[];
   try {
     claimed = ids.length ? await claim(env, ids, Date.now(), leaseMs(config, ids.length)) : [];
@@ -97,9 +97,12 @@ interface Outcome {
 }
 
 /**
- * Records a batch's outcomes in as few D1 round trips as promptness allows. A flush before
- * the batch ends cannot use message.retry() (it takes effect only once the handler returns):
- * its retries go out as messages of their own, with their delay, and the originals are acked.
+ * Records a batch's outcomes in as few D1 round trips as promptness allows, and answers each
+ * message once every delivery it holds is recorded. A retry goes back on the message itself
+ * (message.retry with its delay) only when that message holds nothing else and the batch has
+ * ended; otherwise (a message of several deliveries, or a flush before the batch ends, when
+ * message.retry() would not yet take effect) it goes out as a message of its own, with its
+ * delay, and the original is acked.
  */
 class OutcomeRecorder {
   private buffer: Outcome[] = [];
@@ -107,6 +110,8 @@ class OutcomeRecorder {
   private flushing: Promise<void> = Promise.resolve();
   private received = 0;
   private readonly byDelivery = new Map<string, Message<DeliveryMessage>[]>();
+  /** Per message: its deliveries not yet recorded. */
+  private readonly waiting = new Map<Message<DeliveryMessage>, Set<string>>();
   private readonly answered = new Set<Message<DeliveryMessage>>();
   /** Per subscription: whether its failure counter may be above zero after this invocation's reports. */
   private readonly counters = new Map<string, boolean>();
@@ -117,8 +122,9 @@ class OutcomeRecorder {
     private readonly expected: number,
   ) {
     for (const m of messages) {
-      const id = m.body?.id;
-      if (typeof id === "string") this.byDelivery.set(id, [...(this.byDelivery.get(id) ?? []), m]);
+      const ids = new Set(idsOf(m.body));
+      this.waiting.set(m, ids);
+      for (const id of ids) this.byDelivery.set(id, [...(this.byDelivery.get(id) ?? []), m]);
     }
   }
 
@@ -156,24 +162,23 @@ class OutcomeRecorder {
     }
     const ownMessages = new Map<number, string[]>();
     for (const { result } of outcomes) {
+      const id = result.attempt.deliveryId;
       const delay = result.verdict.kind === "retry" && result.verdict.delaySeconds <= MAX_QUEUE_DELAY_SECONDS ? result.verdict.delaySeconds : undefined;
-      const messages = this.byDelivery.get(result.attempt.deliveryId) ?? [];
-      this.byDelivery.delete(result.attempt.deliveryId);
-      if (delay !== undefined && early) {
-        ownMessages.set(delay, [...(ownMessages.get(delay) ?? []), result.attempt.deliveryId]);
-        for (const m of messages) this.answer(m, undefined);
-      } else {
-        // One retry per delivery, even when the queue handed the same message twice.
-        messages.forEach((m, i) => this.answer(m, i === 0 ? delay : undefined));
+      const messages = this.byDelivery.get(id) ?? [];
+      this.byDelivery.delete(id);
+      // One retry per delivery, even when the queue handed the same delivery in two messages.
+      const carrier = !early && delay !== undefined ? messages.find((m) => idsOf(m.body).length === 1 && !this.answered.has(m)) : undefined;
+      if (delay !== undefined && !carrier) ownMessages.set(delay, [...(ownMessages.get(delay) ?? []), id]);
+      for (const m of messages) {
+        const left = this.waiting.get(m);
+        left?.delete(id);
+        if (m === carrier) this.answer(m, delay);
+        else if (!left?.size) this.answer(m, undefined);
       }
     }
-    // Messages of their own, one sendBatch per delay; should sending fail, the sweep finds them due in D1.
-    await Promise.all(
-      [...ownMessages].map(([delay, ids]) => {
-        count("queue", "retries", ids.length);
-        return enqueueDeliveries(this.env, ids, delay);
-      }),
-    );
+    // Messages of their own (counted as messages sent), one sendBatch per delay; should sending
+    // fail, the sweep finds them due in D1.
+    await Promise.all([...ownMessages].map(([delay, ids]) => enqueueDeliveries(this.env, ids, delay)));
   }
 
   private answer(message: Message<DeliveryMessage>, retryDelay: number | undefined): void {

@@ -174,6 +174,14 @@ export function settleStatements(env: Env, results: Recorded[], now: number) {
     encodeAttempt(attempt),
   ]);
   const states = JSON.stringify(stateRows);
+  // (A delivery deleted while it was being sent, its account deleted, matches nothing here.)
+  const update = sqlRun(env.DB, sql`
+    UPDATE deliveries SET status = j.value ->> 1, next_attempt_at = j.value ->> 2, lease_until = NULL,
+      attempts_count = attempts_count + 1, last_attempt = j.value ->> 3, updated_at = ${now}
+    FROM json_each(${states}) AS j
+    WHERE deliveries.id = j.value ->> 0`);
+  // A first attempt has no attempt before it to move: a batch of first attempts is one statement.
+  if (results.every(({ attempt }) => attempt.number === 1)) return [update] as const;
   return [
     sqlRun(env.DB, sql`
       INSERT INTO attempts (id, delivery_id, number, started_at, duration_ms, outcome, status_code, error,
@@ -182,12 +190,7 @@ export function settleStatements(env: Env, results: Recorded[], now: number) {
         d.last_attempt ->> 4, d.last_attempt ->> 5, d.last_attempt ->> 6, d.last_attempt ->> 7, d.last_attempt ->> 8
       FROM json_each(${states}) AS j JOIN deliveries d ON d.id = j.value ->> 0
       WHERE d.last_attempt IS NOT NULL`),
-    // (A delivery deleted while it was being sent, its account deleted, matches nothing here.)
-    sqlRun(env.DB, sql`
-      UPDATE deliveries SET status = j.value ->> 1, next_attempt_at = j.value ->> 2, lease_until = NULL,
-        attempts_count = attempts_count + 1, last_attempt = j.value ->> 3, updated_at = ${now}
-      FROM json_each(${states}) AS j
-      WHERE deliveries.id = j.value ->> 0`),
+    update,
   ] as const;
 }
 
@@ -279,16 +282,16 @@ export function purgeStatements(env: Env, cutoff: number, limit: number) {
 
 /**
  * erase: an account's deliveries and their attempts, `limit` of each (the account is being
- * deleted). Reached through its events (indexed), children first, so an interrupted call
- * never leaves rows the next one cannot find.
+ * deleted, its subscriptions already are). Reached through its deleted subscriptions (indexed),
+ * children first, so an interrupted call never leaves rows the next one cannot find.
  */
 export function eraseOfAccountStatements(env: Env, accountId: string, limit: number) {
   return [
     sqlRun(env.DB, sql`DELETE FROM attempts WHERE id IN (
-      SELECT a.id FROM events e JOIN deliveries d ON d.event_id = e.id JOIN attempts a ON a.delivery_id = d.id
-      WHERE e.account_id = ${accountId} LIMIT ${limit})`),
+      SELECT a.id FROM deleted_subscriptions s JOIN deliveries d ON d.subscription_id = s.id JOIN attempts a ON a.delivery_id = d.id
+      WHERE s.account_id = ${accountId} LIMIT ${limit})`),
     sqlRun(env.DB, sql`DELETE FROM deliveries WHERE id IN (
-      SELECT d.id FROM events e JOIN deliveries d ON d.event_id = e.id
-      WHERE e.account_id = ${accountId} AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.delivery_id = d.id) LIMIT ${limit})`),
+      SELECT d.id FROM deleted_subscriptions s JOIN deliveries d ON d.subscription_id = s.id
+      WHERE s.account_id = ${accountId} AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.delivery_id = d.id) LIMIT ${limit})`),
   ] as const;
 }

@@ -25,9 +25,13 @@ function purgeLogStatements(env: Env, now: number, retentionDays: number) {
   const cutoff = now - retentionDays * 24 * HOUR_MS;
   return [
     ...purgeStatements(env, cutoff, PURGE_LIMIT),
+    // An event goes once none of its deliveries is left (they share its created_at): those still
+    // unfinished, or past this purge's limit, keep it.
     sqlRun(env.DB, sql`DELETE FROM events WHERE id IN (
       SELECT id FROM events WHERE created_at < ${cutoff}
-        AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = events.id) LIMIT ${PURGE_LIMIT})`),
+        AND id NOT IN (SELECT event_id FROM deliveries WHERE created_at < ${cutoff}) LIMIT ${PURGE_LIMIT})`),
+    sqlRun(env.DB, sql`DELETE FROM deleted_subscriptions WHERE deleted_at < ${cutoff}
+      AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.subscription_id = deleted_subscriptions.id)`),
     sqlRun(env.DB, sql`DELETE FROM idempotency_keys WHERE created_at <= ${now - IDEMPOTENCY_TTL_MS}`),
   ];
 }

@@ -1,8 +1,9 @@
 /**
- * Deleting an account: its keys, listen sessions (their sockets closed), subscriptions
- * (and their failure counters' Durable Objects), events, deliveries, attempts and
- * idempotency keys. Nothing of it is delivered afterwards: the subscriptions go first, and
- * the consumer neither claims a delivery whose subscription is gone nor records one that is.
+ * Deleting an account: its keys, dashboard sessions and portal links, listen sessions (their
+ * sockets closed), subscriptions (and their failure counters' Durable Objects), events,
+ * deliveries, attempts and idempotency keys. Nothing of it is delivered afterwards: the
+ * subscriptions go first, and the consumer neither claims a delivery whose subscription is
+ * gone nor records one that is.
  */
 import { eq, sql } from "drizzle-orm";
 import { LISTEN_CLOSE } from "../core/listen-lease";
@@ -11,6 +12,7 @@ import { apiKeys, listenSessions, subscriptions } from "../db/schema";
 import { healthOf } from "../delivery/health";
 import { eraseOfAccountStatements } from "../delivery/lifecycle";
 import { listenSessionOf } from "../delivery/listen";
+import { portalAccessOfAccountStatements } from "./portal";
 
 export interface DeletionBudget {
   /** Rows each statement of a round deletes at most: one D1 batch (a transaction) stays short. */
@@ -34,6 +36,7 @@ export async function deleteAccount(env: Env, accountId: string, budget = DELETI
     db.select({ id: listenSessions.id }).from(listenSessions).where(eq(listenSessions.accountId, accountId)),
     db.select({ id: subscriptions.id }).from(subscriptions).where(eq(subscriptions.accountId, accountId)),
     db.delete(apiKeys).where(eq(apiKeys.accountId, accountId)),
+    ...portalAccessOfAccountStatements(env, accountId),
   ]);
   // ...its sockets close, with the reason (a session whose object cannot be reached now finds
   // its key gone at its next alarm)...
@@ -47,19 +50,22 @@ export async function deleteAccount(env: Env, accountId: string, budget = DELETI
 
   const n = budget.rows;
   for (let round = 0; round < budget.rounds; round++) {
-    // Deliveries and attempts are reached through the account's events (indexed), children first,
-    // so that an interrupted call never leaves rows the next one cannot find.
-    const [, , , , gone] = await db.batch([
+    // Deliveries and attempts are reached through the account's deleted subscriptions (indexed),
+    // children first, so that an interrupted call never leaves rows the next one cannot find;
+    // events once no delivery of the account is left.
+    const ofAccount = sql`SELECT 1 FROM deleted_subscriptions s JOIN deliveries d ON d.subscription_id = s.id WHERE s.account_id = ${accountId}`;
+    const [, , , , , gone] = await db.batch([
       ...eraseOfAccountStatements(env, accountId, n),
       sqlRun(env.DB, sql`DELETE FROM events WHERE id IN (
-        SELECT e.id FROM events e
-        WHERE e.account_id = ${accountId} AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id) LIMIT ${n})`),
+        SELECT e.id FROM events e WHERE e.account_id = ${accountId} AND NOT EXISTS (${ofAccount}) LIMIT ${n})`),
+      sqlRun(env.DB, sql`DELETE FROM deleted_subscriptions WHERE account_id = ${accountId} AND NOT EXISTS (${ofAccount})`),
       sqlRun(env.DB, sql`DELETE FROM idempotency_keys WHERE account_id = ${accountId} AND key IN (
         SELECT key FROM idempotency_keys WHERE account_id = ${accountId} LIMIT ${n})`),
       // The account goes last, in the same transaction as its last rows.
       sqlAll<{ id: string }>(env.DB, sql`DELETE FROM accounts WHERE id = ${accountId}
         AND NOT EXISTS (SELECT 1 FROM events WHERE account_id = ${accountId})
         AND NOT EXISTS (SELECT 1 FROM idempotency_keys WHERE account_id = ${accountId})
+        AND NOT EXISTS (SELECT 1 FROM deleted_subscriptions WHERE account_id = ${accountId})
         RETURNING id`),
     ]);
     if (gone.length > 0) return { complete: true };

@@ -59,15 +59,16 @@ export async function emitInOneRoundTrip(env: Env, call: PreparedCall, now: numb
   const db = database(env.DB);
   let created: Awaited<ReturnType<typeof fanOutStatement>>;
   try {
-    [, , , created] = await db.batch([
-      // json() of a non-JSON string is an error: the way a statement aborts the batch.
+    [, , created] = await db.batch([
+      // The guards: json() of a non-JSON string is an error, the way a statement aborts the batch.
       sqlAll(env.DB, sql`
-        SELECT CASE WHEN (SELECT count(*) FROM json_each(${relied}) AS t
-          JOIN event_types et ON et.name = t.value ->> 0 AND et.updated_at = t.value ->> 1) != ${entries.length}
-        THEN json('the catalog changed') END`),
-      sqlAll(env.DB, sql`
-        SELECT CASE WHEN (SELECT count(*) FROM accounts WHERE id IN (SELECT value FROM json_each(${JSON.stringify(call.accountIds)})))
-          != ${call.accountIds.length} THEN json('no such account') END`),
+        SELECT CASE
+          WHEN (SELECT count(*) FROM json_each(${relied}) AS t
+            JOIN event_types et ON et.name = t.value ->> 0 AND et.updated_at = t.value ->> 1) != ${entries.length}
+          THEN json('the catalog changed')
+          WHEN (SELECT count(*) FROM accounts WHERE id IN (SELECT value FROM json_each(${JSON.stringify(call.accountIds)})))
+            != ${call.accountIds.length}
+          THEN json('no such account') END`),
       insertEventsStatement(env, eventRows, now),
       fanOutStatement(env, eventRows, now),
     ]);

@@ -27,7 +27,7 @@ beforeAll(async () => {
 });
 afterAll(() => mf?.dispose());
 
-it("0004 rebuilds events, deliveries, attempts and idempotency keys without rowid, keeping their rows", async () => {
+it("0004 rebuilds events, deliveries, attempts and idempotency keys without rowid, keeping their rows; 0006 keeps deleted subscriptions", async () => {
   const lean = files.findIndex((f) => f.startsWith("0004_"));
   expect(lean).toBeGreaterThan(0);
   for (const file of files.slice(0, lean)) for (const s of statements(file)) await db.prepare(s).run();
@@ -53,8 +53,19 @@ it("0004 rebuilds events, deliveries, attempts and idempotency keys without rowi
   }
   const indexes = await db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%' ORDER BY name").all();
   expect(indexes.results.map((r) => r.name)).toEqual(
-    expect.arrayContaining(["attempts_delivery", "deliveries_due", "deliveries_event", "deliveries_subscription", "events_account"]),
+    expect.arrayContaining(["attempts_delivery", "deliveries_due", "deliveries_subscription", "events_account"]),
   );
+  // 0006: no index on event_id; the subscription of dlv_1 no longer exists, so it is kept as deleted,
+  // and from then on the trigger keeps every deleted subscription.
+  expect(indexes.results.map((r) => r.name)).not.toContain("deliveries_event");
+  expect((await db.prepare("SELECT account_id, id FROM deleted_subscriptions").all()).results).toEqual([{ account_id: "acct_1", id: "sub_1" }]);
+  await db.batch([
+    db.prepare("INSERT INTO subscriptions (id, account_id, url, event_types, description, format, headers, metadata, active, consecutive_failures, created_at, updated_at) VALUES ('sub_2', 'acct_1', 'https://example.com', '[\"*\"]', '', 'standard', '{}', '{}', 1, 0, ?, ?)").bind(now, now),
+    db.prepare("DELETE FROM subscriptions WHERE id = 'sub_2'"),
+  ]);
+  const deleted = await db.prepare("SELECT id, deleted_at FROM deleted_subscriptions WHERE id = 'sub_2'").first<{ id: string; deleted_at: number }>();
+  expect(deleted!.deleted_at).toBeGreaterThanOrEqual(now - 1000);
+  expect(deleted!.deleted_at).toBeLessThan(Date.now() + 1000);
   // The foreign key still holds: deleting the account takes its events.
   await db.prepare("DELETE FROM accounts WHERE id = 'acct_1'").run();
   expect((await db.prepare("SELECT count(*) AS n FROM events").first<{ n: number }>())!.n).toBe(0);

@@ -117,6 +117,14 @@ describe("response headers are capped like the body", () => {
     expect(cappedHeaders(headers)).toEqual({ "content-type": "application/json", "x-request-id": "abc" });
   });
 
+  it("leaves out the connection's own headers and date, which say nothing of the receiver's answer", () => {
+    const headers = new Headers({
+      connection: "keep-alive", "keep-alive": "timeout=60", "transfer-encoding": "chunked", date: "Tue, 01 Dec 2026 12:31:21 GMT",
+      "content-type": "application/json", "retry-after": "3",
+    });
+    expect(cappedHeaders(headers)).toEqual({ "content-type": "application/json", "retry-after": "3" });
+  });
+
   it("a 120 KB header is cut so that names and values stay within the limit", () => {
     const headers = new Headers({ "a-first": "kept", "x-huge": "h".repeat(120_000), "z-after": "dropped" });
     const kept = cappedHeaders(headers);

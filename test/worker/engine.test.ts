@@ -231,6 +231,22 @@ describe("recording outcomes as they come", () => {
     for (const id of hanging) expect((await status(id)).status).toBe("pending");
   });
 
+  it("a message of several deliveries is acked once all are recorded; a failed one retries as a message of its own", async () => {
+    const prompt = await seedPending("ok", 3);
+    const [failing] = await seedPending("status/500", 1);
+    const result = await consume([{ id: "many", timestamp: new Date(), attempts: 1, body: { ids: [...prompt, failing] } }]);
+    // Retrying the message itself would send the three delivered ones again.
+    expect(result.explicitAcks).toEqual(["many"]);
+    expect(result.retryMessages).toEqual([]);
+    const statuses = await env.DB.prepare(`SELECT id, status FROM deliveries WHERE id IN (?, ?, ?)`).bind(...prompt).all();
+    expect(statuses.results.map((r) => r.status)).toEqual(["delivered", "delivered", "delivered"]);
+    // The real queue hands the retry back after RETRY_SCHEDULE's first delay (1 s in tests).
+    await waitFor("the failed delivery's second attempt", async () => {
+      const row = await env.DB.prepare("SELECT attempts_count FROM deliveries WHERE id = ?").bind(failing).first<{ attempts_count: number }>();
+      return row!.attempts_count >= 2;
+    });
+  });
+
   it("a batch of prompt endpoints records in one round trip and acks every message", async () => {
     const ids = await seedPending("ok", 5);
     const result = await consume(ids.map((id, i) => ({ id: `p${i}`, timestamp: new Date(), attempts: 1, body: { id } })));
@@ -246,8 +262,8 @@ describe("recording outcomes as they come", () => {
 });
 
 /** Hands messages to the Worker's queue handler, as the queue would, and reads what it acked or retried. */
-async function consume(messages: { id: string; timestamp: Date; attempts: number; body: { id: string } }[]) {
-  const batch = createMessageBatch<{ id: string }>("hookline-deliveries", messages);
+async function consume(messages: { id: string; timestamp: Date; attempts: number; body: { id?: string; ids?: string[] } }[]) {
+  const batch = createMessageBatch<{ id?: string; ids?: string[] }>("hookline-deliveries", messages);
   const ctx = createExecutionContext();
   await new Hookline(ctx, env).queue(batch);
   return getQueueResult(batch, ctx);
@@ -276,8 +292,19 @@ describe("retention", () => {
       // Still to be sent: never purged, however old.
       insertDelivery({ id: pendingOld, eventId: oldEvent, subscriptionId: sub.id, accountId, status: "pending", nextAttemptAt: Date.now() + 3_600_000, createdAt: old }),
     ]);
+    // An old event whose only delivery, to a subscription deleted long ago, is finished: all three go.
+    const gone = await createSubscription(key, { url: receiverUrl("ok").url });
+    const goneEvent = `evt_${crypto.randomUUID()}`;
+    await env.DB.batch([
+      insertEvent(goneEvent, accountId, "{}", old),
+      insertDelivery({ id: `dlv_${crypto.randomUUID()}`, eventId: goneEvent, subscriptionId: gone.id, accountId, status: "delivered", attemptsCount: 1, nextAttemptAt: null, createdAt: old }),
+    ]);
+    expect((await call("DELETE", `/v1/subscriptions/${gone.id}`, { token: key })).status).toBe(204);
+    await env.DB.prepare("UPDATE deleted_subscriptions SET deleted_at = ? WHERE id = ?").bind(old, gone.id).run();
     const { sweep } = await import("../../src/delivery/sweep");
     await sweep(env, Date.now(), true);
+    expectProblem(await call("GET", `/v1/events/${goneEvent}`, { token: key }), 404);
+    expect(await env.DB.prepare("SELECT id FROM deleted_subscriptions WHERE id = ?").bind(gone.id).first()).toBeNull();
     expectProblem(await call("GET", `/v1/deliveries/${oldDelivery}`, { token: key }), 404);
     const attempts = await env.DB.prepare("SELECT count(*) AS n FROM attempts WHERE delivery_id = ?").bind(oldDelivery).first<{ n: number }>();
     expect(attempts?.n).toBe(0);

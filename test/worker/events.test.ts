@@ -163,6 +163,27 @@ describe.concurrent("reading events", () => {
     expect(sneaky.json.data.every((e: any) => e.account_id === a.id)).toBe(true);
   });
 
+  it("lists every delivery of an event, a deleted subscription's too, and none of another event made at the same moment", async () => {
+    const { id: accountId, key } = await createAccount("business");
+    const kept = await createSubscription(key, { url: receiverUrl("ok").url });
+    const gone = await createSubscription(key, { url: receiverUrl("ok").url });
+    // Two events in one call share their created_at: each lists only its own deliveries.
+    const res = await call("POST", "/v1/events", {
+      body: { events: [0, 1].map((n) => ({ account_id: accountId, type: "document.updated", data: { n } })) },
+    });
+    expect(res.status, res.text).toBe(202);
+    const [first, second] = res.json.data as { id: string }[];
+    const before = await settledDeliveries(first.id);
+    expect(before.map((d: any) => d.subscription_id).sort()).toEqual([kept.id, gone.id].sort());
+    expect((await call("DELETE", `/v1/subscriptions/${gone.id}`, { token: key })).status).toBe(204);
+    for (const e of [first, second]) {
+      const detail = await call("GET", `/v1/events/${e.id}`, { token: key });
+      expect(detail.json.deliveries.map((d: any) => [d.event_id, d.subscription_id]).sort()).toEqual(
+        [[e.id, kept.id], [e.id, gone.id]].sort(),
+      );
+    }
+  });
+
   it("pages through events with a cursor, newest first", async () => {
     const { id: accountId, key } = await createAccount();
     const ids = [];
