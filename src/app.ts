@@ -13,6 +13,7 @@ import { jsonOnly, limitBody, refuseCrossSite, withConfig } from "./api/middlewa
 import { portalRoutes } from "./api/portal";
 import { subscriptionRoutes } from "./api/subscriptions";
 import { smartshapeRoutes } from "./api/smartshape";
+import { statsRoutes } from "./api/stats";
 import { metricsRoutes, systemRoutes } from "./api/system";
 import { problemBody } from "./core/problem";
 import { dashboardRoutes } from "./dashboard";
@@ -35,6 +36,7 @@ export function createApp() {
   app.route("/", eventRoutes);
   app.route("/", deliveryRoutes);
   app.route("/", listenRoutes);
+  app.route("/", statsRoutes);
 
   // The seed systems' faces: same auth, same body cap, their own body formats.
   app.use("/api/*", refuseCrossSite, limitBody, requireAuth);

@@ -46,6 +46,12 @@ export async function receiverDouble(request: Request): Promise<Response> {
       const failures = Number(rest[0]);
       return seen.length <= failures ? new Response("not yet", { status: 500 }) : json({ ok: true });
     }
+    case "sleeps": {
+      // sleeps/<ms>,<ms>,.../<id>: the n-th request waits the n-th time of the list (cycling), then 200.
+      const times = rest[0].split(",").map(Number);
+      await new Promise((r) => setTimeout(r, times[(seen.length - 1) % times.length]));
+      return json({ ok: true });
+    }
     case "hang":
       await new Promise((r) => setTimeout(r, 5_000));
       return json({ late: true });

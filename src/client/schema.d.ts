@@ -3507,6 +3507,229 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/subscriptions/{id}/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The subscription's attempts, success rate, failed deliveries and durations over the last hour, day and week */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Its stats, from hourly rollups */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SubscriptionStats"];
+                    };
+                };
+                /** @description Malformed request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Missing or wrong credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not allowed for these credentials */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description No such resource (or another account's) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Conflicts with the current state */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Body too large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Body is not JSON */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Invalid fields */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every account's figures, the most failing subscriptions and the delivery backlog (operator) */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description How many failing subscriptions to list */
+                    top?: number;
+                    /** @description The window they are ranked over, by failed attempts */
+                    window?: "hour" | "day" | "week";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The service's stats */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OperatorStats"];
+                    };
+                };
+                /** @description Malformed request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Missing or wrong credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not allowed for these credentials */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description No such resource (or another account's) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Conflicts with the current state */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Body too large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Body is not JSON */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Invalid fields */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/webhooks": {
         parameters: {
             query?: never;
@@ -4596,6 +4819,89 @@ export interface components {
              */
             format: "standard" | "clara" | "clarife" | "smartshape";
             subjects?: string[] | null;
+        };
+        SubscriptionStats: {
+            subscription_id: string;
+            hour: components["schemas"]["StatsWindow"];
+            day: components["schemas"]["StatsWindow"];
+            week: components["schemas"]["StatsWindow"];
+            /** @description The last 24 UTC hours, oldest first, the current one last */
+            hourly: components["schemas"]["StatsHour"][];
+        };
+        StatsWindow: {
+            /**
+             * Format: date-time
+             * @description Start of the oldest whole UTC hour counted; the window runs from it to now
+             * @example 2026-11-23T12:00:00.000Z
+             */
+            from: string;
+            attempts: number;
+            succeeded: number;
+            failed: number;
+            /**
+             * @description succeeded / attempts (4 places); null without attempts
+             * @example 0.9875
+             */
+            success_rate: number | null;
+            /** @description Deliveries whose series of attempts ended failed in the window */
+            deliveries_failed: number;
+            /** @description Median attempt duration, from a histogram: within its bucket (at most 1.5x wide) */
+            p50_ms: number | null;
+            /** @description 95th percentile attempt duration, as p50_ms */
+            p95_ms: number | null;
+        };
+        StatsHour: {
+            /**
+             * Format: date-time
+             * @example 2026-11-23T12:00:00.000Z
+             */
+            hour: string;
+            attempts: number;
+            succeeded: number;
+            /** @description Failed: the endpoint answered a status that is not a success */
+            http_status: number;
+            timeout: number;
+            network: number;
+        };
+        OperatorStats: {
+            hour: components["schemas"]["StatsWindow"];
+            day: components["schemas"]["StatsWindow"];
+            week: components["schemas"]["StatsWindow"];
+            most_failing: {
+                /** @enum {string} */
+                window: "hour" | "day" | "week";
+                /**
+                 * Format: date-time
+                 * @example 2026-11-23T12:00:00.000Z
+                 */
+                from: string;
+                subscriptions: {
+                    subscription_id: string;
+                    account_id: string;
+                    /** @description The host of the subscription's url (not its path) */
+                    target_host: string | null;
+                    active: boolean;
+                    consecutive_failures: number;
+                    attempts: number;
+                    failed: number;
+                    success_rate: number | null;
+                    deliveries_failed: number;
+                }[];
+            };
+            backlog: {
+                /** @description Deliveries waiting for an attempt (due now or retrying later) */
+                pending: number;
+                /** @description Pending deliveries whose next attempt is due now */
+                due: number;
+                in_flight: number;
+                /**
+                 * Format: date-time
+                 * @description When the oldest pending delivery was created
+                 * @example 2026-11-23T12:00:00.000Z
+                 */
+                oldest_pending_at: string | null;
+                oldest_pending_age_seconds: number | null;
+            };
         };
         ClaraHook: {
             _id: string;

@@ -76,6 +76,13 @@ td .actions{margin:6px 0 0}
 .inline-form label{margin:0 0 4px}
 .inline-form div{flex:0 1 auto;width:16rem;max-width:100%}
 .inline-form div.wide{width:19rem}
+.chart{display:block;width:100%;max-width:720px;height:auto;margin:12px 0 4px}
+.chart .grid{stroke:var(--line);stroke-width:1}
+.chart .axis{font-size:11px;fill:var(--muted)}
+.bar-ok{fill:#1a7f37}.bar-status{fill:#cf222e}.bar-silent{fill:#9a6700}
+.legend .key{display:inline-block;width:12px;height:12px;border-radius:2px;vertical-align:-1px;margin:0 4px 0 12px}
+.legend .key:first-child{margin-left:0}
+.key.ok{background:#1a7f37}.key.status{background:#cf222e}.key.silent{background:#9a6700}
 @media (min-width:701px){td.endpoint{min-width:18rem}}
 @media (max-width:700px){
   table.stack thead{position:absolute;left:-9999px}

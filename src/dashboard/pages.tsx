@@ -7,6 +7,7 @@ import { idRegex } from "../core/ids";
 import type { FieldError } from "../core/problem";
 import { formatUtc } from "../core/utc-time";
 import type { SubscriptionRow } from "../db/schema";
+import { statsOfOwnedSubscription } from "../services/stats";
 import { readSecret } from "../services/subscriptions";
 import { type Ctx, page, render, requireSession } from "./context";
 import type { SubscriptionFormValues } from "./forms";
@@ -75,10 +76,11 @@ export async function detailPage(
   const status = DELIVERY_STATUSES.includes(statusParam as DeliveryStatus) ? (statusParam as DeliveryStatus) : undefined;
   const testId = c.req.query("test");
   const notice = opts.error ? undefined : noticeFrom(c);
-  const [secret, log, test] = await Promise.all([
+  const [secret, log, test, stats] = await Promise.all([
     readSecret(c.get("config"), sub),
     deliveryPage(c.env, sub.id, status, c.req.query("cursor") || undefined),
     testId && idRegex("delivery").test(testId) ? lastAttempt(c.env, session.account.id, sub.id, testId) : Promise.resolve(null),
+    statsOfOwnedSubscription(c.env, session.account.id, sub.id),
   ]);
   const code = c.req.query("notice");
   return render(
@@ -93,6 +95,7 @@ export async function detailPage(
       nextCursor={log.nextCursor}
       status={status}
       test={test}
+      stats={stats}
       notice={notice}
       error={opts.error}
       since={opts.since ?? formatUtc(Date.now() - 24 * 3600 * 1000)}

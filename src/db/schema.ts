@@ -7,6 +7,7 @@
 import { sql } from "drizzle-orm";
 import { check, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import { DELIVERY_STATUSES } from "../core/delivery-state";
+import { BUCKET_FLOORS } from "../core/duration-histogram";
 
 const timestamps = {
   createdAt: integer("created_at").notNull(),
@@ -188,6 +189,35 @@ export const attempts = sqliteTable(
     responseBody: text("response_body"),
   },
   (t) => [index("attempts_delivery").on(t.deliveryId, t.number)],
+);
+
+/**
+ * Attempts rolled up per subscription and UTC hour (src/delivery/rollup.ts), the source of the
+ * stats: written by the settle batch, pruned by the sweep. WITHOUT ROWID (migration 0009), keyed
+ * by account first; no other index. `ms_<floor>` counts attempts whose duration falls in that
+ * bucket of src/core/duration-histogram.ts.
+ */
+export const attemptRollups = sqliteTable(
+  "attempt_rollups",
+  {
+    accountId: text("account_id").notNull(),
+    subscriptionId: text("subscription_id").notNull(),
+    /** The hour's start, in ms. */
+    hour: integer("hour").notNull(),
+    attempts: integer("attempts").notNull(),
+    succeeded: integer("succeeded").notNull(),
+    httpStatus: integer("http_status").notNull(),
+    timeout: integer("timeout").notNull(),
+    network: integer("network").notNull(),
+    /** Deliveries whose series of attempts ended failed with an attempt of this hour. */
+    deliveriesFailed: integer("deliveries_failed").notNull(),
+    maxMs: integer("max_ms").notNull(),
+    ...(Object.fromEntries(BUCKET_FLOORS.map((f) => [`ms${f}`, integer(`ms_${f}`).notNull().default(0)])) as Record<
+      `ms${(typeof BUCKET_FLOORS)[number]}`,
+      ReturnType<typeof integer>
+    >),
+  },
+  (t) => [primaryKey({ columns: [t.accountId, t.subscriptionId, t.hour] })],
 );
 
 /**

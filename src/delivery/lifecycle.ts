@@ -11,6 +11,7 @@ import type { AttemptVerdict } from "../core/retry";
 import { database, sqlAll, sqlRun } from "../db/client";
 import { deliveries, subscriptions } from "../db/schema";
 import { encodeAttempt } from "./attempt-log";
+import { rollupStatement } from "./rollup";
 import type { AttemptRecord, SendTarget } from "./send";
 
 /** A delivery as emit creates it. */
@@ -180,8 +181,8 @@ export function settleStatements(env: Env, results: Recorded[], now: number) {
       attempts_count = attempts_count + 1, last_attempt = j.value ->> 3, updated_at = ${now}
     FROM json_each(${states}) AS j
     WHERE deliveries.id = j.value ->> 0`);
-  // A first attempt has no attempt before it to move: a batch of first attempts is one statement.
-  if (results.every(({ attempt }) => attempt.number === 1)) return [update] as const;
+  // A batch of first attempts has no earlier attempt to move to `attempts`: no statement for it.
+  if (results.every(({ attempt }) => attempt.number === 1)) return [update, rollupStatement(env, results)] as const;
   return [
     sqlRun(env.DB, sql`
       INSERT INTO attempts (id, delivery_id, number, started_at, duration_ms, outcome, status_code, error,
@@ -191,6 +192,7 @@ export function settleStatements(env: Env, results: Recorded[], now: number) {
       FROM json_each(${states}) AS j JOIN deliveries d ON d.id = j.value ->> 0
       WHERE d.last_attempt IS NOT NULL`),
     update,
+    rollupStatement(env, results),
   ] as const;
 }
 

@@ -9,6 +9,7 @@ import { database, sqlAll, sqlRun } from "../db/client";
 import { enqueueDeliveries } from "../services/enqueue";
 import { dueStatement, purgeStatements, releaseExpiredLeasesStatement } from "./lifecycle";
 import { closeSession } from "./listen";
+import { pruneRollupsStatement } from "./rollup";
 import { IDEMPOTENCY_TTL_MS } from "../services/emit";
 
 /** Deliveries due this recently probably still have their message on the way. */
@@ -33,6 +34,7 @@ function purgeLogStatements(env: Env, now: number, retentionDays: number) {
     sqlRun(env.DB, sql`DELETE FROM deleted_subscriptions WHERE deleted_at < ${cutoff}
       AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.subscription_id = deleted_subscriptions.id)`),
     sqlRun(env.DB, sql`DELETE FROM idempotency_keys WHERE created_at <= ${now - IDEMPOTENCY_TTL_MS}`),
+    pruneRollupsStatement(env, now),
   ];
 }
 

@@ -12,6 +12,7 @@ import { apiKeys, listenSessions, subscriptions } from "../db/schema";
 import { healthOf } from "../delivery/health";
 import { eraseOfAccountStatements } from "../delivery/lifecycle";
 import { listenSessionOf } from "../delivery/listen";
+import { eraseRollupsOfAccountStatement } from "../delivery/rollup";
 import { portalAccessOfAccountStatements } from "./portal";
 
 export interface DeletionBudget {
@@ -67,6 +68,8 @@ export async function deleteAccount(env: Env, accountId: string, budget = DELETI
         AND NOT EXISTS (SELECT 1 FROM idempotency_keys WHERE account_id = ${accountId})
         AND NOT EXISTS (SELECT 1 FROM deleted_subscriptions WHERE account_id = ${accountId})
         RETURNING id`),
+      // Its stats, in every round: a batch settled meanwhile may have added to them.
+      eraseRollupsOfAccountStatement(env, accountId),
     ]);
     if (gone.length > 0) return { complete: true };
   }

@@ -290,6 +290,27 @@ describe("the dashboard in a real browser", () => {
     await shot("11-recovered");
   });
 
+  it("shows the subscription's health: the API's figures per window and a chart of attempts per hour by outcome", async () => {
+    await page.goto(`${service.url}/dashboard/subscriptions/${subId}`);
+    const stats = (await service.api("GET", `/v1/subscriptions/${subId}/stats`, { token: account.key })).json;
+    expect(stats.day.failed).toBeGreaterThanOrEqual(10);
+    const day = page.locator("#stats-day");
+    expect(await day.locator("[data-field=attempts]").textContent()).toBe(String(stats.day.attempts));
+    expect(await day.locator("[data-field=failed]").textContent()).toBe(String(stats.day.failed));
+    expect(await day.locator("[data-field=p95_ms]").textContent()).toBe(`${stats.day.p95_ms} ms`);
+    const chart = page.getByRole("img", { name: /Attempts per hour over the last 24 hours/ });
+    const box = (await chart.boundingBox())!;
+    expect(box.width).toBeGreaterThan(300);
+    expect(box.height).toBeGreaterThan(50);
+    const hours = await page.locator("#stats-chart g.hour").evaluateAll((gs) => gs.map((g) => Number(g.getAttribute("data-attempts"))));
+    expect(hours).toHaveLength(24);
+    expect(hours.reduce((a, b) => a + b, 0)).toBe(stats.day.attempts);
+    // The 503s are drawn, in the style sheet's colour (the CSP lets the nonce'd sheet style the SVG).
+    const failedBar = page.locator("#stats-chart rect.bar-status").first();
+    expect(await failedBar.evaluate((r) => (globalThis as any).getComputedStyle(r).fill)).toBe("rgb(207, 34, 46)");
+    await page.locator("section.stats").screenshot({ path: join(ARTIFACTS, "11b-health.png") });
+  });
+
   it("edits, rotates the secret, toggles, deletes with a confirmation, and shows the plan cap", async () => {
     await page.getByRole("link", { name: "Edit" }).click();
     await page.getByRole("heading", { name: "Edit webhook" }).waitFor();

@@ -124,6 +124,7 @@ const PARTIAL_ROWS: Record<string, string> = {
     "WHERE d.account_id != e.account_id OR (s.id IS NOT NULL AND s.account_id != e.account_id)",
   subscriptions_without_secret: "SELECT count(*) AS n FROM subscriptions WHERE secret_enc IS NULL AND format != 'clara'",
   smartshape_without_token_hash: "SELECT count(*) AS n FROM subscriptions WHERE format = 'smartshape' AND derived_enc IS NULL",
+  rollups_without_account: "SELECT count(*) AS n FROM attempt_rollups WHERE account_id NOT IN (SELECT id FROM accounts)",
 };
 
 export async function partialRows(): Promise<Record<string, number>> {

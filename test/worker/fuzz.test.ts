@@ -151,6 +151,7 @@ describe("fuzzing every face", () => {
       ["POST", "/v1/subscriptions/:id/rotate-secret"],
       ["POST", "/v1/subscriptions/:id/test"],
       ["GET", "/v1/subscriptions/:id/deliveries"],
+      ["GET", "/v1/subscriptions/:id/stats"],
       ["POST", "/v1/subscriptions/:id/recover"],
       ["GET", "/v1/deliveries/:id"],
       ["POST", "/v1/deliveries/:id/redeliver"],
@@ -180,7 +181,7 @@ describe("fuzzing every face", () => {
       fc.tuple(number, fc.oneof(hostileString, fc.constantFrom(bSubscription.id, bEvent))).map(([n, s]) => base64url(`[${n},${JSON.stringify(s)}]`)),
     );
     const query = fc.record(
-      { limit: fc.oneof(fc.constantFrom("0", "1", "100", "101", "-1", "1e3", "NaN", ""), hostileString), cursor, status: hostileString, since: hostileString, type: hostileString, subject: hostileString, account_id: fc.constantFrom(a.id, b.id), include_deprecated: hostileString },
+      { limit: fc.oneof(fc.constantFrom("0", "1", "100", "101", "-1", "1e3", "NaN", ""), hostileString), cursor, status: hostileString, since: hostileString, type: hostileString, subject: hostileString, account_id: fc.constantFrom(a.id, b.id), include_deprecated: hostileString, top: fc.oneof(number, hostileString), window: fc.oneof(fc.constantFrom("hour", "day", "week", "month"), hostileString) },
       { requiredKeys: [] },
     );
     const route = fc.constantFrom("/v1/subscriptions", "/v1/events", `/v1/subscriptions/${aSubscription}/deliveries`, "/v1/event-types", `/v1/accounts/${a.id}/keys`, "/api/webhooks", "/webhook/");
@@ -192,6 +193,7 @@ describe("fuzzing every face", () => {
         const opts = path.startsWith("/api/") ? { basic: [a.name, a.key] as [string, string] } : { token: a.key };
         await fuzz("GET", `${path}?${qs}`, opts, "account");
         await fuzz("POST", `/v1/subscriptions/${aSubscription}/recover`, { token: a.key, body: recover }, "account");
+        await fuzz("GET", `/v1/stats?${qs}`, {}, "operator");
       }),
     );
   }, TIMEOUT);

@@ -1,11 +1,13 @@
 /** One subscription's page: its settings and actions, the test result, its secret, and its delivery log. */
 import type { DeliveryStatus } from "../../core/delivery-state";
 import type { AccountRow, AttemptRow, SubscriptionRow } from "../../db/schema";
+import type { SubscriptionStats } from "../../services/stats";
 import { BASE, subscriptionUrl } from "../paths";
 import type { LoggedDelivery } from "../queries";
 import { DeliveryLog } from "./deliveries";
 import { type PageContext, Layout } from "./layout";
 import { Csrf, excerpt, formatLabels, Notice, ProblemBox, Time } from "./parts";
+import { StatsSection } from "./stats";
 import { ActiveBadge, ActiveForm, DisabledWarning, EventsList, switchedOff } from "./subscription-parts";
 
 export interface TestOutcome {
@@ -47,6 +49,7 @@ export function DetailPage(
     nextCursor: string | null;
     status?: DeliveryStatus;
     test?: TestOutcome | null;
+    stats: SubscriptionStats;
     notice?: string;
     error?: string;
     since: string;
@@ -120,6 +123,7 @@ export function DetailPage(
         </form>
       </div>
       {props.test && <TestResult result={props.test} />}
+      <StatsSection stats={props.stats} />
 
       <section class="secret" aria-labelledby="secret-h">
         <h2 id="secret-h">Signing secret</h2>
