@@ -47,7 +47,7 @@ export interface Allotment {
 
 /** Permits or places for `ids`, in order, at `rate` per second. Changes `state`. */
 export function allot(state: ThrottleState, rate: number, ids: readonly string[], now: number): Allotment {
-  const interval = 1000 / rate;
+  const interval = 1000 / Math.min(Math.max(rate, MIN_RATE), MAX_RATE);
   const horizon = now + HORIZON_MS;
   forget(state, now);
   const permits: Allotment["permits"] = [];

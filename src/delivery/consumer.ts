@@ -3,7 +3,8 @@
  * the Workers connection limit), and record outcomes as they come: an outcome waits
  * at most RECORD_WINDOW_MS for others to share its D1 round trip, so a batch of prompt
  * receivers records once, and a receiver that hangs holds back no one else's record.
- * The subscription's Durable Object hears only of failures and recoveries. Each
+ * The subscription's Durable Object hears only of failures and recoveries, and is asked
+ * for permits when the subscription is throttled (./throttle). Each
  * message's typed outcome becomes ack() or a retry with its delay.
  */
 import { type Config, loadConfig } from "../config";
