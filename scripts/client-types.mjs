@@ -6,9 +6,10 @@
  *   npm run client:generate      writes src/client/schema.d.ts
  *   node scripts/client-types.mjs --check   exits 1 when the committed file is stale
  *
- * No server is started: esbuild bundles src/app.ts for Node (the Workers-only module
- * `cloudflare:workers` is replaced by empty base classes, which only the Durable Objects
- * and the entrypoint extend and the document never reaches), and the document is read
+ * No server is started: esbuild bundles src/app.ts for Node (the Workers-only modules are
+ * stubbed: `cloudflare:workers` by empty base classes, which only the Durable Objects and the
+ * entrypoint extend, and `cloudflare:sockets` by a `connect` that throws; the document never
+ * reaches either), and the document is read
  * with `app.request("/openapi.json")`, the same route the running service answers.
  * test/e2e/client.test.ts checks the committed file against a fresh generation, and
  * test/e2e/cli.test.ts checks this document against the running service's.
@@ -33,9 +34,12 @@ const HEADER = `/**
 const workersStub = {
   name: "cloudflare-workers-stub",
   setup(b) {
-    b.onResolve({ filter: /^cloudflare:workers$/ }, () => ({ path: "cloudflare:workers", namespace: "stub" }));
-    b.onLoad({ filter: /.*/, namespace: "stub" }, () => ({
-      contents: `export class DurableObject { constructor(ctx, env) { this.ctx = ctx; this.env = env; } }
+    b.onResolve({ filter: /^cloudflare:(workers|sockets)$/ }, (args) => ({ path: args.path, namespace: "stub" }));
+    b.onLoad({ filter: /.*/, namespace: "stub" }, (args) => ({
+      contents:
+        args.path === "cloudflare:sockets"
+          ? `export function connect() { throw new Error("cloudflare:sockets is Workers-only"); }`
+          : `export class DurableObject { constructor(ctx, env) { this.ctx = ctx; this.env = env; } }
 export class WorkerEntrypoint { constructor(ctx, env) { this.ctx = ctx; this.env = env; } }`,
       loader: "js",
     }));

@@ -135,7 +135,8 @@ function countedNamespace<T extends Rpc.DurableObjectBranded | undefined>(ns: Du
             if (typeof member !== "function" || key === "then") return member;
             return (...a: unknown[]) => {
               count("durableObject", "requests");
-              return (member as (...x: unknown[]) => unknown).apply(s, a);
+              // Reflect.apply: on an RPC stub, `member.apply` would itself be a remote method named "apply".
+              return Reflect.apply(member as (...x: unknown[]) => unknown, s, a);
             };
           },
         });

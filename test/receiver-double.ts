@@ -55,6 +55,16 @@ export async function receiverDouble(request: Request): Promise<Response> {
     case "hang":
       await new Promise((r) => setTimeout(r, 5_000));
       return json({ late: true });
+    case "busy": {
+      // busy/<status>/<Retry-After, URL-encoded>/<id>: the first request gets the status and the header, then success.
+      if (seen.length > 1) return json({ ok: true });
+      return new Response("slow down", { status: Number(rest[0]), headers: { "retry-after": decodeURIComponent(rest[1]) } });
+    }
+    case "gone":
+      return new Response("this endpoint is gone", { status: 410 });
+    case "cloudflare-530":
+      // cloudflare-530/<error code>/<id>: Cloudflare's answer when it cannot serve a host name.
+      return new Response(`error code: ${rest[0]}`, { status: 530, headers: { server: "cloudflare" } });
     case "redirect":
       return new Response(null, { status: 302, headers: { location: "https://receiver.test/ok/redirected" } });
     case "big":

@@ -2,6 +2,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, eq } from "drizzle-orm";
 import { EVENT_PATTERN_MESSAGE, SUBSCRIPTION_LIMITS } from "../core/limits";
+import { MAX_RATE, MIN_RATE } from "../core/throttle";
 import { PATTERN_REGEX } from "../core/matching";
 import { database } from "../db/client";
 import { afterCursor, newestFirst, toPage } from "../db/pagination";
@@ -17,6 +18,19 @@ import {
 import { type AppContext, createRouter, requireAccount } from "./context";
 import { errorResponses, FormatName, idParam, iso, json, jsonBody, PageQuery, StringMap, Timestamp, security } from "./schemas";
 
+const RATE_MESSAGE = `must be a whole number of deliveries a second from ${MIN_RATE} to ${MAX_RATE}, or null for no limit`;
+const ThrottleRate = z
+  .number(RATE_MESSAGE)
+  .int(RATE_MESSAGE)
+  .min(MIN_RATE, RATE_MESSAGE)
+  .max(MAX_RATE, RATE_MESSAGE)
+  .nullable()
+  .openapi({
+    description:
+      "Deliveries sent a second at most to this endpoint; the rest wait and go later, none dropped and none counted as failed. Null: no limit.",
+    example: 10,
+  });
+
 export const Subscription = z
   .object({
     id: z.string().openapi({ example: "sub_2f1c7e8a-4b1d-4c55-9a0e-3f2b9c8d7e6f" }),
@@ -31,6 +45,7 @@ export const Subscription = z
     disabled_reason: z.string().nullable(),
     disabled_at: Timestamp.nullable(),
     consecutive_failures: z.number().int(),
+    throttle_rate: ThrottleRate,
     created_at: Timestamp,
     updated_at: Timestamp,
   })
@@ -52,6 +67,7 @@ const fields = {
   format: FormatName,
   headers: StringMap,
   metadata: StringMap,
+  throttle_rate: ThrottleRate,
 };
 
 const CreateSubscription = z
@@ -64,6 +80,7 @@ const CreateSubscription = z
     format: fields.format.optional(),
     headers: fields.headers.optional(),
     metadata: fields.metadata.optional(),
+    throttle_rate: fields.throttle_rate.optional(),
   })
   .openapi("CreateSubscription");
 
@@ -89,6 +106,7 @@ export function serializeSubscription(s: SubscriptionRow) {
     disabled_reason: s.disabledReason,
     disabled_at: iso(s.disabledAt),
     consecutive_failures: s.consecutiveFailures,
+    throttle_rate: s.throttleRate,
     created_at: iso(s.createdAt)!,
     updated_at: iso(s.updatedAt)!,
   };
@@ -126,6 +144,7 @@ export const subscriptionRoutes = createRouter()
         metadata: body.metadata ?? {},
         active: body.active ?? true,
         secret: body.secret,
+        throttleRate: body.throttle_rate ?? null,
       });
       return c.json({ ...serializeSubscription(row), secret }, 201);
     },
@@ -193,6 +212,7 @@ export const subscriptionRoutes = createRouter()
         metadata: body.metadata,
         active: body.active,
         secret: body.secret,
+        throttleRate: body.throttle_rate,
       });
       return c.json(serializeSubscription(row), 200);
     },

@@ -5490,6 +5490,11 @@ export interface components {
             disabled_at: string | null;
             consecutive_failures: number;
             /**
+             * @description Deliveries sent a second at most to this endpoint; the rest wait and go later, none dropped and none counted as failed. Null: no limit.
+             * @example 10
+             */
+            throttle_rate: number | null;
+            /**
              * Format: date-time
              * @example 2026-11-23T12:00:00.000Z
              */
@@ -5515,6 +5520,11 @@ export interface components {
             metadata?: {
                 [key: string]: string;
             };
+            /**
+             * @description Deliveries sent a second at most to this endpoint; the rest wait and go later, none dropped and none counted as failed. Null: no limit.
+             * @example 10
+             */
+            throttle_rate?: number | null;
         };
         UpdateSubscription: {
             url?: string;
@@ -5531,6 +5541,11 @@ export interface components {
             metadata?: {
                 [key: string]: string;
             };
+            /**
+             * @description Deliveries sent a second at most to this endpoint; the rest wait and go later, none dropped and none counted as failed. Null: no limit.
+             * @example 10
+             */
+            throttle_rate?: number | null;
         };
         SubscriptionSecret: {
             secret: string | null;

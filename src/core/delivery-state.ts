@@ -24,6 +24,8 @@ export const TRANSITIONS = {
   claim: { from: ["pending"], to: ["in_flight"] },
   /** Its subscription was switched off or deleted, or its listen session closed. */
   skip: { from: ["pending"], to: ["skipped"] },
+  /** Claimed, but its subscription's throttle gave no permit: waits again, no attempt counted. */
+  defer: { from: ["in_flight"], to: ["pending"] },
   /** What follows an attempt: see verdict in ./retry. */
   settle: { from: ["in_flight"], to: ["delivered", "pending", "failed"] },
   /** The sweep: the consumer's lease ran out before it settled. */

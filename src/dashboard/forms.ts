@@ -10,6 +10,7 @@ import type { FormatName } from "../core/formats";
 import { EVENT_PATTERN_MESSAGE, SUBSCRIPTION_LIMITS } from "../core/limits";
 import { PATTERN_REGEX } from "../core/matching";
 import type { FieldError } from "../core/problem";
+import { MAX_RATE, MIN_RATE } from "../core/throttle";
 
 export type FormBody = Record<string, string | File | (string | File)[]>;
 
@@ -21,6 +22,8 @@ export interface SubscriptionFormValues {
   description: string;
   format: FormatName;
   secret: string;
+  /** Deliveries a second at most, as typed; empty: no limit. */
+  throttleRate: string;
 }
 
 export const emptyForm: SubscriptionFormValues = {
@@ -30,6 +33,7 @@ export const emptyForm: SubscriptionFormValues = {
   description: "",
   format: "standard",
   secret: "",
+  throttleRate: "",
 };
 
 const text = (body: FormBody, name: string): string => {
@@ -55,10 +59,12 @@ export function readSubscriptionForm(body: FormBody): SubscriptionFormValues {
     description: text(body, "description").trim(),
     format: (formatNames as string[]).includes(format) ? (format as FormatName) : ("" as FormatName),
     secret: text(body, "secret").trim(),
+    throttleRate: text(body, "throttle_rate").trim(),
   };
 }
 
 const L = SUBSCRIPTION_LIMITS;
+const THROTTLE_MESSAGE = `enter a whole number of deliveries a second from ${MIN_RATE} to ${MAX_RATE}, or leave it empty for no limit`;
 const SubscriptionFields = z.object({
   url: z.string().min(1, "enter the endpoint's URL").max(L.url),
   event_types: z
@@ -71,6 +77,9 @@ const SubscriptionFields = z.object({
   description: z.string().max(L.description, `at most ${L.description} characters`),
   format: z.enum(formatNames, "pick a format"),
   secret: z.string().max(L.secret, `at most ${L.secret} characters`),
+  throttle_rate: z
+    .string()
+    .refine((v) => v === "" || (/^\d{1,5}$/.test(v) && Number(v) >= MIN_RATE && Number(v) <= MAX_RATE), THROTTLE_MESSAGE),
 });
 
 export const splitSubjects = (raw: string) => raw.split(/[\s,]+/).filter(Boolean);
@@ -85,6 +94,7 @@ export function checkSubscriptionForm(values: SubscriptionFormValues) {
     description: values.description,
     format: values.format,
     secret: values.secret,
+    throttle_rate: values.throttleRate,
   });
   if (!parsed.success) return { ok: false as const, errors: fieldErrors(parsed.error) };
   return {
@@ -96,6 +106,7 @@ export function checkSubscriptionForm(values: SubscriptionFormValues) {
       description: values.description,
       format: values.format,
       secret: values.secret || undefined,
+      throttleRate: values.throttleRate === "" ? null : Number(values.throttleRate),
     },
   };
 }

@@ -39,6 +39,7 @@ const formValues = (sub: SubscriptionRow): SubscriptionFormValues => ({
   description: sub.description,
   format: sub.format as SubscriptionFormValues["format"],
   secret: "",
+  throttleRate: sub.throttleRate === null ? "" : String(sub.throttleRate),
 });
 
 /** Without the script's confirmation dialog, a destructive form first shows a page that asks. */

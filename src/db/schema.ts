@@ -73,6 +73,8 @@ export const subscriptions = sqliteTable(
     derivedEnc: text("derived_enc"),
     /** Set on the temporary subscriptions of a `webhook listen` session: delivered over its WebSocket. */
     listenSessionId: text("listen_session_id"),
+    /** Deliveries sent a second at most (1 to 10,000); null: no limit. */
+    throttleRate: integer("throttle_rate"),
     ...timestamps,
   },
   (t) => [

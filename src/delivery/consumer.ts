@@ -3,19 +3,22 @@
  * the Workers connection limit), and record outcomes as they come: an outcome waits
  * at most RECORD_WINDOW_MS for others to share its D1 round trip, so a batch of prompt
  * receivers records once, and a receiver that hangs holds back no one else's record.
- * The subscription's Durable Object hears only of failures and recoveries. Each
+ * The subscription's Durable Object hears only of failures and recoveries, and is asked
+ * for permits when the subscription is throttled (./throttle). Each
  * message's typed outcome becomes ack() or a retry with its delay.
  */
 import { type Config, loadConfig } from "../config";
 import { leaseMs, MAX_CONNECTIONS } from "../core/delivery-state";
 import { counterReports } from "../core/failure-counter";
-import { MAX_QUEUE_DELAY_SECONDS, verdict } from "../core/retry";
+import { isGone, verdictFor } from "../core/receiver-signals";
+import { MAX_QUEUE_DELAY_SECONDS } from "../core/retry";
 import { count } from "../metrics";
 import { type DeliveryMessage, enqueueDeliveries, idsOf } from "../services/enqueue";
 import { reportExhausted, summarizeAttempt } from "../services/operational";
 import { healthOf } from "./health";
 import { type ClaimedDelivery, claim, type Recorded, settle } from "./lifecycle";
 import { sendAttempt } from "./send";
+import { throttleGate } from "./throttle";
 
 const CLAIM_RETRY_SECONDS = 5;
 
@@ -37,7 +40,7 @@ const attemptOutcome = async (env: Env, config: Config, d: ClaimedDelivery): Pro
   const attempt = await sendAttempt(env, config, d.target, d.event, d.id, d.attemptNumber);
   count("deliveries", "attempts");
   if (attempt.outcome === "success") count("deliveries", "succeeded");
-  return { attempt, verdict: verdict(attempt.outcome === "success", d.attemptInSeries, config.retrySchedule, Date.now()) };
+  return { attempt, verdict: verdictFor(attempt, d.attemptInSeries, config.retrySchedule, Date.now()) };
 };
 
 /**
@@ -61,7 +64,10 @@ export async function reportHealth(env: Env, outcomes: Outcome[], mayBeAboveZero
       const stub = healthOf(env, group[0].subscriptionId);
       for (const a of group) {
         const attempt = a.success ? undefined : summarizeAttempt(a.delivery.target, a.result.attempt);
-        const report = () => stub.report(a.subscriptionId, a.result.attempt.id, a.success, attempt);
+        const report = () =>
+          isGone(a.result.attempt)
+            ? stub.gone(a.subscriptionId, a.result.attempt.id, attempt)
+            : stub.report(a.subscriptionId, a.result.attempt.id, a.success, attempt);
         // Idempotent by attempt id, so one retry cannot count twice.
         await report().catch(report);
       }
@@ -84,9 +90,10 @@ export async function handleDeliveryBatch(batch: MessageBatch<DeliveryMessage>, 
     batch.retryAll({ delaySeconds: CLAIM_RETRY_SECONDS });
     return;
   }
-  const recorder = new OutcomeRecorder(env, batch.messages, claimed.length);
-  await pool(claimed, MAX_CONNECTIONS, async (d) => recorder.add(d, await attemptOutcome(env, config, d)));
-  await recorder.finish();
+  const gate = await throttleGate(env, claimed);
+  const recorder = new OutcomeRecorder(env, batch.messages, gate.send.length);
+  await pool(gate.send, MAX_CONNECTIONS, async (d) => (await gate.turn(d)) && recorder.add(d, await attemptOutcome(env, config, d)));
+  await Promise.all([recorder.finish(), gate.finish()]);
 }
 
 interface Outcome {

@@ -1,7 +1,8 @@
 /**
  * One Durable Object per subscription serializes its consecutive-failure counter
- * and switches the subscription off, exactly once, at DEACTIVATE_AFTER failures.
- * Called only on a failed attempt and on the first success after one. It tells the
+ * and switches the subscription off, exactly once, at DEACTIVATE_AFTER failures or
+ * when the receiver answers 410 Gone. Called only on a failed attempt and on the first
+ * success after one, and, for a throttled subscription, once per batch for permits. It tells the
  * operator too (services/operational): `subscription.failing` once per run of failures,
  * at half of DEACTIVATE_AFTER, and `subscription.disabled` when it switches the subscription
  * off, in the D1 batch that records the count. Operational webhooks are counted, never
@@ -14,11 +15,14 @@ import { loadConfig } from "../config";
 import { type AttemptSummary, failingThreshold, isOperationalWebhookId } from "../core/operational";
 import { database } from "../db/client";
 import { subscriptions } from "../db/schema";
+import { allot, type Allotment, newThrottleState, type ThrottleState } from "../core/throttle";
 import { instrument } from "../metrics";
 import { batchWithEvents, type OperationalEvent, subscriptionDisabled, subscriptionFailing } from "../services/operational";
 import { skipPendingOfSubscription } from "./lifecycle";
 
 const RECENT_ATTEMPTS = 500;
+const THROTTLE_KEY = "throttle_next";
+export const GONE_REASON = "the receiver answered 410 Gone: the endpoint is gone for good";
 
 export interface HealthState {
   count: number;
@@ -35,6 +39,7 @@ interface StoredState extends HealthState {
 
 export class SubscriptionHealth extends DurableObject<Env> {
   private queue: Promise<unknown> = Promise.resolve();
+  private limiter: Promise<ThrottleState> | undefined;
 
   /** Runs one operation at a time: D1 calls are I/O, which would let other calls interleave. */
   private serialized<T>(work: () => Promise<T>): Promise<T> {
@@ -59,6 +64,27 @@ export class SubscriptionHealth extends DurableObject<Env> {
    * goes into the operational events this report may send.
    */
   report(subscriptionId: string, attemptId: string, success: boolean, attempt?: AttemptSummary): Promise<HealthState> {
+    return this.countAttempt(subscriptionId, attemptId, success, attempt, (count, threshold) =>
+      !success && threshold > 0 && count >= threshold ? `deactivated after ${count} consecutive failed attempts` : null,
+    );
+  }
+
+  /** The receiver answered 410 Gone: counts the failed attempt and switches the subscription off at once. */
+  gone(subscriptionId: string, attemptId: string, attempt?: AttemptSummary): Promise<HealthState> {
+    return this.countAttempt(subscriptionId, attemptId, false, attempt, () => GONE_REASON);
+  }
+
+  /**
+   * Counts one attempt (idempotent by attempt id) and switches the subscription off, once, when
+   * `offBecause` gives a reason; never an operational webhook.
+   */
+  private countAttempt(
+    subscriptionId: string,
+    attemptId: string,
+    success: boolean,
+    attempt: AttemptSummary | undefined,
+    offBecause: (count: number, threshold: number) => string | null,
+  ): Promise<HealthState> {
     return this.serialized(async () => {
       const s = await this.state();
       if (s.recent.includes(attemptId)) return { count: s.count, deactivated: s.deactivated };
@@ -66,7 +92,8 @@ export class SubscriptionHealth extends DurableObject<Env> {
       const since = success ? null : (s.since ?? attempt?.startedAt ?? Date.now());
       const threshold = loadConfig(this.env).deactivateAfter;
       const operational = isOperationalWebhookId(subscriptionId);
-      const deactivate = !success && !s.deactivated && !operational && threshold > 0 && count >= threshold;
+      const reason = s.deactivated || operational ? null : offBecause(count, threshold);
+      const deactivate = reason !== null;
       const failingAt = failingThreshold(threshold);
       const failing = !success && !s.failingSent && failingAt !== null && count >= failingAt;
       const env = instrument(this.env, "durableObject");
@@ -81,7 +108,7 @@ export class SubscriptionHealth extends DurableObject<Env> {
       // D1 first: if it fails, nothing is recorded here and the caller's retry counts it again.
       if (deactivate) {
         await this.switchOff(env, subscriptionId, {
-          reason: `deactivated after ${count} consecutive failed attempts`,
+          reason,
           consecutiveFailures: count,
           failingSince: since,
           last: attempt,
@@ -131,9 +158,37 @@ export class SubscriptionHealth extends DurableObject<Env> {
     await batchWithEvents(env, statements, [...(off.also ?? []), ...(off.told ? [disabled] : [])], off.now);
   }
 
-  /** Re-activation: the counter starts again from zero. */
+  /**
+   * Permits for a throttled subscription's deliveries (core/throttle). Not serialized with the
+   * counter: the state changes in one synchronous step, and the counter's D1 calls must not
+   * hold it up. Only the last permit's time is stored: after a restart no permit comes sooner
+   * than the rate allows, and deliveries whose place in line was lost queue again.
+   */
+  async throttle(rate: number, deliveryIds: string[]): Promise<Allotment> {
+    this.limiter ??= this.ctx.storage.get<number>(THROTTLE_KEY).then((next) => newThrottleState(next ?? 0));
+    const state = await this.limiter;
+    const allotment = allot(state, rate, deliveryIds, Date.now());
+    if (allotment.permits.length) {
+      const last = Math.max(...allotment.permits.map((p) => p.at));
+      await this.ctx.storage.put(THROTTLE_KEY, last + 1000 / rate);
+    }
+    return allotment;
+  }
+
+  /** Re-activation: the counter starts again from zero, and the throttle's line (its deliveries were skipped) is dropped. */
   reset(): Promise<void> {
+    void this.newLine();
     return this.serialized(() => this.ctx.storage.put({ count: 0, deactivated: false, failingSent: false, since: null }));
+  }
+
+  /**
+   * The throttle's line starts afresh (its rate changed, or its deliveries were skipped): places
+   * are dropped, the last permit's time is kept. Deliveries that held a place queue again.
+   */
+  async newLine(): Promise<void> {
+    const state = await this.limiter;
+    state?.reserved.clear();
+    if (state) state.lineEnd = 0;
   }
 
   /** The subscription was deleted: nothing of it stays here. */

@@ -78,6 +78,8 @@ export interface ClaimedDelivery {
   /** The attempt's number across the delivery's whole life. */
   attemptNumber: number;
   consecutiveFailures: number;
+  /** The subscription's throttle, sends a second; null for none. */
+  throttleRate: number | null;
   event: FormatEvent;
   target: SendTarget;
 }
@@ -100,6 +102,7 @@ interface ClaimRow {
   previous_secret_until: number | null;
   derived_enc: string | null;
   consecutive_failures: number;
+  throttle_rate: number | null;
   owner: string;
 }
 
@@ -122,7 +125,7 @@ export async function claim(env: Env, ids: string[], now: number, leaseMs: numbe
     sqlAll<ClaimRow>(env.DB, sql`
       SELECT d.id, d.attempts_count, d.series_base, e.id AS event_id, e.type, e.subject, e.data, e.timestamp,
         s.id AS sub_id, s.url, s.format, s.headers, s.secret_enc, s.previous_secret_enc, s.previous_secret_until,
-        s.derived_enc, s.consecutive_failures, coalesce(a.email, a.name) AS owner
+        s.derived_enc, s.consecutive_failures, s.throttle_rate, coalesce(a.email, a.name) AS owner
       FROM deliveries d
         JOIN events e ON e.id = d.event_id
         JOIN subscriptions s ON s.id = d.subscription_id
@@ -138,6 +141,7 @@ export async function claim(env: Env, ids: string[], now: number, leaseMs: numbe
         attemptInSeries: r.attempts_count - r.series_base + 1,
         attemptNumber: r.attempts_count + 1,
         consecutiveFailures: r.consecutive_failures,
+        throttleRate: r.throttle_rate,
         event: { id: r.event_id, type: r.type, subject: r.subject, data: r.data, timestamp: r.timestamp, owner: r.owner },
         target: {
           id: r.sub_id,
@@ -196,6 +200,16 @@ export async function settle(env: Env, results: Recorded[], now: number): Promis
   if (results.length === 0) return;
   await database(env.DB).batch(settleStatements(env, results, now));
 }
+
+/**
+ * defer: claimed but not sent (its subscription's throttle had no permit for it): pending again,
+ * due at its `[id, next_attempt_at]`, no attempt counted.
+ */
+export const deferStatement = (env: Env, rows: [string, number][], now: number) =>
+  sqlRun(env.DB, sql`
+    UPDATE deliveries SET status = 'pending', next_attempt_at = j.value ->> 1, lease_until = NULL, updated_at = ${now}
+    FROM json_each(${JSON.stringify(rows)}) AS j
+    WHERE deliveries.id = j.value ->> 0 AND deliveries.status = 'in_flight'`);
 
 const skipped = (now: number) => ({ status: "skipped" as const, nextAttemptAt: null, updatedAt: now });
 

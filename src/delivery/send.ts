@@ -1,15 +1,18 @@
 /**
  * One attempt: the format builds the request, fetch sends it (never following
- * redirects, under DELIVERY_TIMEOUT_MS) and the answer is summed up as an attempt.
+ * redirects, under DELIVERY_TIMEOUT_MS) and the answer is summed up as an attempt,
+ * its error in words a person can act on (core/attempt-errors).
  */
 import type { Config } from "../config";
-import { cappedHeaders, networkError } from "../core/attempt-errors";
+import { answerError, cappedHeaders, hostOf, networkError } from "../core/attempt-errors";
 import { decryptSecret } from "../core/crypto";
 import { type FormatEvent, type FormatName, formats } from "../core/formats";
 import { newId } from "../core/ids";
+import { retryAfter } from "../core/receiver-signals";
 import { checkTargetUrl } from "../core/url-safety";
 import { LISTEN_SCHEME } from "../services/listen";
 import { listenSessionOf } from "./listen";
+import { probe } from "./probe";
 
 export const RESPONSE_BODY_LIMIT = 4096;
 
@@ -36,6 +39,8 @@ export interface AttemptRecord {
   error: string | null;
   responseHeaders: Record<string, string> | null;
   responseBody: string | null;
+  /** The wait a 429 or 503 asked for with Retry-After (capped); not stored apart from the error's words. */
+  retryAfterSeconds?: number;
 }
 
 interface Keys {
@@ -89,12 +94,6 @@ async function readPrefix(body: ReadableStream<Uint8Array> | null): Promise<stri
     if (offset >= all.length) break;
   }
   return new TextDecoder().decode(all);
-}
-
-function failureReason(status: number): string {
-  if (status >= 300 && status < 400) return `the receiver answered ${status}: redirects are not followed`;
-  if (status >= 200 && status < 300) return `the receiver answered ${status} without the response this format requires`;
-  return `the receiver answered ${status}`;
 }
 
 /**
@@ -164,17 +163,32 @@ export async function sendAttempt(
     const res = await fetcher(check.url, { method: "POST", headers, body, redirect: "manual", signal });
     const responseBody = await readPrefix(res.body);
     const responseHeaders = cappedHeaders(res.headers);
-    const success = format.isSuccess({ status: res.status, contentType: res.headers.get("content-type"), body: responseBody });
+    const summary = { status: res.status, contentType: res.headers.get("content-type"), body: responseBody };
+    if (format.isSuccess(summary)) {
+      return record({ outcome: "success", statusCode: res.status, responseHeaders, responseBody });
+    }
+    const wait = retryAfter(res.status, res.headers.get("retry-after"), Date.now());
+    const error = answerError(listening ? "the listening CLI's receiver" : hostOf(check.url), {
+      status: res.status,
+      location: res.headers.get("location"),
+      body: responseBody,
+      refusal: format.refusal?.(summary) ?? null,
+      retryAfter: wait,
+    });
     return record({
-      outcome: success ? "success" : "http_status",
+      outcome: "http_status",
       statusCode: res.status,
       responseHeaders,
       responseBody,
-      error: success ? null : failureReason(res.status),
+      error,
+      ...(wait ? { retryAfterSeconds: wait.seconds } : {}),
     });
   } catch (err) {
-    if (signal.aborted) return record({ outcome: "timeout", error: `no answer within ${config.deliveryTimeoutMs} ms` });
-    const error = listening ? (err instanceof Error ? err.message : String(err)) : networkError(check.url, err);
-    return record({ outcome: "network", error });
+    const host = listening ? "the listening CLI's receiver" : hostOf(check.url);
+    if (signal.aborted) return record({ outcome: "timeout", error: `${host} did not answer within ${config.deliveryTimeoutMs} ms` });
+    if (listening) return record({ outcome: "network", error: err instanceof Error ? err.message : String(err) });
+    // The attempt's duration is the fetch's; the probe that explains it comes after.
+    const durationMs = Date.now() - startedAt;
+    return record({ outcome: "network", durationMs, error: networkError(check.url, err, await probe(new URL(check.url))) });
   }
 }

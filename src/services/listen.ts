@@ -55,6 +55,7 @@ export async function openListenSession(env: Env, config: Config, account: Accou
     previousSecretEnc: null,
     previousSecretUntil: null,
     listenSessionId: sessionId,
+    throttleRate: null,
     createdAt: now,
     updatedAt: now,
   }));

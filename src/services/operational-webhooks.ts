@@ -66,6 +66,7 @@ export async function createOperationalWebhook(env: Env, config: Config, input: 
     previousSecretEnc: null,
     previousSecretUntil: null,
     listenSessionId: null,
+    throttleRate: null,
     createdAt: now,
     updatedAt: now,
   };

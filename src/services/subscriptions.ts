@@ -35,6 +35,8 @@ export interface SubscriptionInput {
   metadata: Record<string, string>;
   active: boolean;
   secret?: string | null;
+  /** Deliveries a second at most; null or absent: no limit. */
+  throttleRate?: number | null;
 }
 
 const fail = (errors: FieldError[]) => {
@@ -107,6 +109,7 @@ export async function createSubscription(env: Env, config: Config, account: Acco
     previousSecretEnc: null,
     previousSecretUntil: null,
     listenSessionId: null,
+    throttleRate: input.throttleRate ?? null,
     createdAt: now,
     updatedAt: now,
   };
@@ -120,11 +123,11 @@ export async function createSubscription(env: Env, config: Config, account: Acco
         sqlAll(env.DB, sql`SELECT CASE WHEN ${counted} >= ${cap} THEN json('plan limit') END`),
         sqlRun(env.DB, sql`
           INSERT INTO subscriptions (id, account_id, url, event_types, subjects, description, format, headers, metadata,
-            active, consecutive_failures, secret_enc, derived_enc, created_at, updated_at)
+            active, consecutive_failures, secret_enc, derived_enc, throttle_rate, created_at, updated_at)
           VALUES (${row.id}, ${row.accountId}, ${row.url}, ${JSON.stringify(row.eventTypes)},
             ${row.subjects === null ? null : JSON.stringify(row.subjects)}, ${row.description}, ${row.format},
             ${JSON.stringify(row.headers)}, ${JSON.stringify(row.metadata)}, ${row.active ? 1 : 0}, 0,
-            ${row.secretEnc}, ${row.derivedEnc}, ${now}, ${now})`),
+            ${row.secretEnc}, ${row.derivedEnc}, ${row.throttleRate}, ${now}, ${now})`),
       ],
       [subscriptionCreated(row)],
       now,
@@ -173,7 +176,7 @@ export async function findSubscription(env: Env, accountId: string, id: string, 
 export type SubscriptionPatch = Partial<SubscriptionInput>;
 
 /** A patch's field as /v1 names it (the faces' errors name what was refused). */
-const apiField = (k: string) => (k === "eventTypes" ? "event_types" : k);
+const apiField = (k: string) => ({ eventTypes: "event_types", throttleRate: "throttle_rate" })[k] ?? k;
 
 /**
  * A `webhook listen` subscription belongs to its session: pointing it elsewhere would
@@ -223,6 +226,7 @@ export async function updateSubscription(env: Env, config: Config, current: Subs
     ...(patch.headers !== undefined ? { headers: patch.headers } : {}),
     ...(patch.metadata !== undefined ? { metadata: patch.metadata } : {}),
     ...(patch.active !== undefined ? { active: patch.active } : {}),
+    ...(patch.throttleRate !== undefined ? { throttleRate: patch.throttleRate } : {}),
     ...(reactivate ? { disabledReason: null, disabledAt: null, consecutiveFailures: 0 } : {}),
     ...(patch.secret !== undefined
       ? { ...(await sealSecret(config, format, patch.secret)), previousSecretEnc: null, previousSecretUntil: null }
@@ -238,8 +242,10 @@ export async function updateSubscription(env: Env, config: Config, current: Subs
     updateEvents(current, row, patch, now),
     now,
   );
-  // Re-activation starts the failure counter from zero (a Durable Object call only then).
+  // Re-activation starts the failure counter from zero, and a new rate the throttle's line
+  // (a Durable Object call only then).
   if (reactivate) await healthOf(env, current.id).reset();
+  else if (patch.throttleRate !== undefined && patch.throttleRate !== current.throttleRate) await healthOf(env, current.id).newLine();
   return { row, reactivated: reactivate };
 }
 
@@ -250,7 +256,7 @@ export async function updateSubscription(env: Env, config: Config, current: Subs
  */
 function updateEvents(before: SubscriptionRow, after: SubscriptionRow, patch: SubscriptionPatch, now: number): OperationalEvent[] {
   if (before.listenSessionId !== null) return [];
-  const compared = ["url", "eventTypes", "subjects", "description", "format", "headers", "metadata", "active"] as const;
+  const compared = ["url", "eventTypes", "subjects", "description", "format", "headers", "metadata", "throttleRate", "active"] as const;
   const changed: string[] = compared.filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k])).map(apiField);
   if (patch.secret !== undefined) changed.push("secret");
   const events: OperationalEvent[] = [];

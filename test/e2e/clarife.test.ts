@@ -294,7 +294,7 @@ describe("the retry table and the timeout with format clarife", () => {
       number: 1,
       outcome: "timeout",
       status_code: null,
-      error: "no answer within 10000 ms",
+      error: `${new URL(late.receiver.url).host} did not answer within 10000 ms`,
     });
     expect(lateDetail.attempts[0].duration_ms).toBeGreaterThanOrEqual(9_900);
     expect(lateDetail.attempts[0].duration_ms).toBeLessThan(12_000);

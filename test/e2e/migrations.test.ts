@@ -1,7 +1,8 @@
 /// <reference types="node" />
 /**
  * A deployment that applied the earlier migrations upgrades in place: the log's tables are
- * rebuilt WITHOUT ROWID (migration 0004) with every row kept, in workerd's own SQLite.
+ * rebuilt WITHOUT ROWID (migration 0004) with every row kept, and subscriptions gain
+ * throttle_rate (0010), in workerd's own SQLite.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -18,9 +19,11 @@ const statements = (file: string) =>
 
 let mf: Miniflare;
 let db: D1Database;
+let upgraded: D1Database;
 beforeAll(async () => {
-  mf = new Miniflare({ modules: true, script: "export default { fetch: () => new Response() }", d1Databases: ["DB"] });
+  mf = new Miniflare({ modules: true, script: "export default { fetch: () => new Response() }", d1Databases: ["DB", "UPGRADED"] });
   db = (await mf.getD1Database("DB")) as unknown as D1Database;
+  upgraded = (await mf.getD1Database("UPGRADED")) as unknown as D1Database;
 });
 afterAll(() => mf?.dispose());
 
@@ -66,4 +69,26 @@ it("0004 rebuilds events, deliveries, attempts and idempotency keys without rowi
   // The foreign key still holds: deleting the account takes its events.
   await db.prepare("DELETE FROM accounts WHERE id = 'acct_1'").run();
   expect((await db.prepare("SELECT count(*) AS n FROM events").first<{ n: number }>())!.n).toBe(0);
+});
+
+it("0010 gives existing subscriptions throttle_rate null (no limit), keeping every column", async () => {
+  const throttle = files.findIndex((f) => f.startsWith("0010_"));
+  expect(throttle).toBeGreaterThan(0);
+  for (const file of files.slice(0, throttle)) for (const s of statements(file)) await upgraded.prepare(s).run();
+  const now = Date.now();
+  await upgraded.batch([
+    upgraded.prepare("INSERT INTO accounts (id, name, plan, created_at, updated_at) VALUES ('acct_1', 'a', 'pro', ?, ?)").bind(now, now),
+    upgraded
+      .prepare(
+        `INSERT INTO subscriptions (id, account_id, url, event_types, format, headers, metadata, active, consecutive_failures, secret_enc, created_at, updated_at)
+         VALUES ('sub_1', 'acct_1', 'https://example.com/hook', '["*"]', 'standard', '{}', '{}', 1, 2, 'sealed', ?, ?)`,
+      )
+      .bind(now, now),
+  ]);
+  for (const file of files.slice(throttle)) for (const s of statements(file)) await upgraded.prepare(s).run();
+  expect(await upgraded.prepare("SELECT id, url, active, consecutive_failures, secret_enc, throttle_rate FROM subscriptions").all()).toMatchObject({
+    results: [{ id: "sub_1", url: "https://example.com/hook", active: 1, consecutive_failures: 2, secret_enc: "sealed", throttle_rate: null }],
+  });
+  await upgraded.prepare("UPDATE subscriptions SET throttle_rate = 10 WHERE id = 'sub_1'").run();
+  expect((await upgraded.prepare("SELECT throttle_rate FROM subscriptions").first<{ throttle_rate: number }>())!.throttle_rate).toBe(10);
 });

@@ -105,7 +105,7 @@ it("tells the operator's endpoint subscription.failing, .disabled, .enabled and 
     subscription: { id: sub.json.id, url: endpoint.url },
     consecutive_failures: 5,
     deactivate_after: 10,
-    last_attempt: { outcome: "http_status", status_code: 503, error: "the receiver answered 503" },
+    last_attempt: { outcome: "http_status", status_code: 503, error: `${new URL(endpoint.url).host} answered 503 Service Unavailable: the receiver is unavailable for now` },
   });
   expect(disabled.data).toMatchObject({
     account,

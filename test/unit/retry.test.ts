@@ -29,3 +29,11 @@ describe("the retry schedule", () => {
     expect(() => parseRetrySchedule("-1")).toThrow(/RETRY_SCHEDULE/);
   });
 });
+
+describe("a receiver's Retry-After", () => {
+  it("lengthens a retry's delay, never the number of attempts", () => {
+    expect(verdict(false, 1, [1, 10, 60], 0, 3)).toEqual({ kind: "retry", delaySeconds: 3, nextAttemptAt: 3000 });
+    expect(verdict(false, 3, [1, 10, 60], 0, 3)).toEqual({ kind: "retry", delaySeconds: 60, nextAttemptAt: 60_000 });
+    expect(verdict(false, 4, [1, 10, 60], 0, 3600)).toEqual({ kind: "failed" });
+  });
+});

@@ -222,7 +222,7 @@ describe.concurrent("clarife format on /v1/subscriptions", () => {
     const detail = await deliveryWithAttempts(delivery.id, key);
     expect(detail.attempts).toHaveLength(4);
     for (const a of detail.attempts) {
-      expect(a).toMatchObject({ outcome: "timeout", status_code: null, error: "no answer within 1000 ms" });
+      expect(a).toMatchObject({ outcome: "timeout", status_code: null, error: "receiver.test did not answer within 1000 ms" });
       expect(a.duration_ms).toBeGreaterThanOrEqual(900);
       expect(a.duration_ms).toBeLessThan(4000);
     }

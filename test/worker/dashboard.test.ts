@@ -186,6 +186,33 @@ describe("dashboard routes", () => {
     expect(sub).toMatchObject({ event_types: ["document.*", "share.created"], subjects: ["doc_1", "doc_2"], format: "standard" });
   });
 
+  it("sets, shows, refuses and clears a rate limit (throttle_rate)", async () => {
+    const { key } = await createAccount();
+    const { token } = await signIn(key);
+    const csrf = csrfIn((await page("/dashboard/subscriptions/new", { cookie: token })).text);
+    const fields = { _csrf: csrf, url: "https://example.com/hook", event_types: ["document.*"], format: "standard" };
+    for (const bad of ["0", "10001", "2.5", "ten"]) {
+      const refused = await page("/dashboard/subscriptions", { ...form({ ...fields, throttle_rate: bad }), cookie: token });
+      expect(refused.status, bad).toBe(422);
+      expect(refused.text).toContain(
+        '<p class="field-error" id="throttle_rate-error">enter a whole number of deliveries a second from 1 to 10000, or leave it empty for no limit</p>',
+      );
+      expect(refused.text).toContain(`value="${bad}"`);
+    }
+    expect((await call("GET", "/v1/subscriptions", { token: key })).json.data).toEqual([]);
+    const good = await page("/dashboard/subscriptions", { ...form({ ...fields, throttle_rate: "25" }), cookie: token });
+    expect(good.status, good.text).toBe(303);
+    const id = good.headers.get("location")!.match(/subscriptions\/(sub_[^?]+)/)![1];
+    expect((await call("GET", `/v1/subscriptions/${id}`, { token: key })).json.throttle_rate).toBe(25);
+    expect((await page(`/dashboard/subscriptions/${id}`, { cookie: token })).text).toContain('<dd id="sub-throttle">25 a second</dd>');
+    const edit = (await page(`/dashboard/subscriptions/${id}/edit`, { cookie: token })).text;
+    expect(edit).toMatch(/name="throttle_rate"[^>]*value="25"/);
+    const cleared = await page(`/dashboard/subscriptions/${id}`, { ...form({ ...fields, _csrf: csrfIn(edit), throttle_rate: "" }), cookie: token });
+    expect(cleared.status, cleared.text).toBe(303);
+    expect((await call("GET", `/v1/subscriptions/${id}`, { token: key })).json.throttle_rate).toBeNull();
+    expect((await page(`/dashboard/subscriptions/${id}`, { cookie: token })).text).toContain('<dd id="sub-throttle">none</dd>');
+  });
+
   it("ends the session when its API key is revoked", async () => {
     const { id, key } = await createAccount();
     const { token } = await signIn(key);

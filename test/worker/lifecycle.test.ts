@@ -129,6 +129,18 @@ describe("each transition moves what the table says, and nothing else", () => {
     }
   });
 
+  it("defer: a claimed delivery the throttle did not send waits again, no attempt counted", async () => {
+    let deferredId = "";
+    const after = await expectMoves("defer", async ({ ids, now }) => {
+      deferredId = ids.in_flight;
+      await lifecycle.deferStatement(env, Object.values(ids).map((id) => [id, now + 7_000] as [string, number]), now);
+    });
+    expect(after.in_flight).toBe("pending");
+    const row = await env.DB.prepare("SELECT next_attempt_at, lease_until, attempts_count FROM deliveries WHERE id = ?").bind(deferredId).first();
+    expect(row).toMatchObject({ lease_until: null, attempts_count: 1 });
+    expect(row!.next_attempt_at).toBeGreaterThan(Date.now() + 5_000);
+  });
+
   it("create: pending and skipped, as emit decides", async () => {
     const { accountId, subscriptionId, eventId, now } = await oneOfEach();
     const rows = TRANSITIONS.create.to.map((status) => ({

@@ -430,7 +430,7 @@ describe("what the operator is told", () => {
       subscription: { id: failing.id, url: failing.url, consecutive_failures: 4 },
       delivery: { id: d.id, attempts: 4 },
       event: { id: event.id, type: "document.updated", subject: null },
-      last_attempt: { outcome: "http_status", status_code: 500, error: "the receiver answered 500" },
+      last_attempt: { outcome: "http_status", status_code: 500, error: "receiver.test answered 500 Internal Server Error: the receiver failed on its side (its logs say why)" },
     });
     await expectValid(told);
     expect(about(await eventsReceived(hook), late.id)).toEqual([]);

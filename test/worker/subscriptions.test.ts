@@ -25,6 +25,7 @@ const PUBLIC_FIELDS = [
   "id",
   "metadata",
   "subjects",
+  "throttle_rate",
   "updated_at",
   "url",
 ];
@@ -42,6 +43,7 @@ describe("create", () => {
       metadata: { owner: "alice", "cost-center": "42" },
       active: false,
       secret: STANDARD_SECRET,
+      throttle_rate: 50,
     };
     const res = await post(key, body);
     expect(res.status, res.text).toBe(201);
@@ -85,6 +87,7 @@ describe("create", () => {
       disabled_reason: null,
       disabled_at: null,
       consecutive_failures: 0,
+      throttle_rate: null,
       secret: expect.stringMatching(/^whsec_[A-Za-z0-9+/]+=*$/),
     });
   });

@@ -15,6 +15,7 @@ interface CreateOptions {
   header?: Record<string, string>;
   metadata?: Record<string, string>;
   inactive?: boolean;
+  throttleRate?: number;
 }
 
 interface UpdateOptions {
@@ -29,6 +30,8 @@ interface UpdateOptions {
   metadata?: Record<string, string>;
   enable?: boolean;
   disable?: boolean;
+  /** A rate, or false for --no-throttle-rate. */
+  throttleRate?: number | false;
 }
 
 export function registerSubscriptions(program: Command): void {
@@ -72,6 +75,7 @@ export function registerSubscriptions(program: Command): void {
     .option("--header <name=value>", "a header sent with every delivery (repeat for more)", keyValue)
     .option("--metadata <name=value>", "metadata kept with it (repeat for more)", keyValue)
     .option("--inactive", "create it switched off")
+    .option("--throttle-rate <n>", "send at most n deliveries a second (1-10000); the rest wait", positiveInt)
     .action(
       action(async (url: string, o: CreateOptions, cmd: Command) => {
         const body = {
@@ -84,6 +88,7 @@ export function registerSubscriptions(program: Command): void {
           headers: o.header,
           metadata: o.metadata,
           active: o.inactive ? false : undefined,
+          throttle_rate: o.throttleRate,
         };
         await showOne(cmd, (client) => client.POST("/v1/subscriptions", { body }));
       }),
@@ -104,6 +109,8 @@ export function registerSubscriptions(program: Command): void {
     .option("--metadata <name=value>", "replace the metadata (repeat for more)", keyValue)
     .option("--enable", "switch it on (also clears a disabled state)")
     .option("--disable", "switch it off")
+    .option("--throttle-rate <n>", "send at most n deliveries a second (1-10000)", positiveInt)
+    .option("--no-throttle-rate", "drop the rate limit")
     .action(
       action(async (id: string, o: UpdateOptions, cmd: Command) => {
         if (o.enable && o.disable) throw new CliError("--enable and --disable together");
@@ -118,6 +125,7 @@ export function registerSubscriptions(program: Command): void {
           headers: o.header,
           metadata: o.metadata,
           active: o.enable ? true : o.disable ? false : undefined,
+          throttle_rate: o.throttleRate === false ? null : o.throttleRate,
         };
         if (Object.values(body).every((v) => v === undefined)) throw new CliError("nothing to change: give at least one option (--help)");
         await showOne(cmd, (client) => client.PATCH("/v1/subscriptions/{id}", { params: { path: { id } }, body }));

@@ -4,7 +4,7 @@
  */
 import { hmacSha256 } from "../crypto";
 import { randomBytes, toBase64Url, toHex, utf8 } from "../encoding";
-import { type Format, is2xx, type SecretPolicy } from "./types";
+import { type Format, is2xx, type ResponseSummary, type SecretPolicy } from "./types";
 
 // The cache id names the key derivation: the same string is a different key under standard.
 const hexHmac = async (secret: string, message: string) =>
@@ -77,14 +77,23 @@ export const smartshape: Format = {
   async headers(_body, { derived }): Promise<Record<string, string>> {
     return derived ? { "x-smartshape-token": derived } : {};
   },
-  isSuccess(response) {
-    if (response.status !== 200) return false;
-    const mediaType = (response.contentType ?? "").split(";")[0].trim().toLowerCase();
-    if (mediaType !== "application/json") return false;
-    try {
-      return JSON.parse(response.body)?.success === true;
-    } catch {
-      return false;
-    }
-  },
+  isSuccess: (response) => smartshapeRefusal(response) === null,
+  refusal: smartshapeRefusal,
 };
+
+/** What SmartShape's receivers answer on success: 200, application/json, `{"success": true}`. */
+function smartshapeRefusal(response: ResponseSummary): string | null {
+  const needs = 'SmartShape counts only 200 with an application/json body {"success": true}';
+  if (response.status !== 200) return `${needs}, not status ${response.status}`;
+  const mediaType = (response.contentType ?? "").split(";")[0].trim().toLowerCase();
+  if (mediaType !== "application/json") return `${needs}, and this answer's content-type is ${response.contentType ? `"${response.contentType}"` : "missing"}`;
+  let body: unknown;
+  try {
+    body = JSON.parse(response.body);
+  } catch {
+    return `${needs}, and this body is not JSON`;
+  }
+  const success = body !== null && typeof body === "object" ? (body as { success?: unknown }).success : undefined;
+  if (success === true) return null;
+  return `${needs}, and this body's "success" is ${success === undefined ? "missing" : JSON.stringify(success)}`;
+}

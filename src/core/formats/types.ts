@@ -57,6 +57,8 @@ export interface Format {
   body(event: FormatEvent): string;
   headers(body: string, input: SigningInput): Promise<Record<string, string>>;
   isSuccess(response: ResponseSummary): boolean;
+  /** Why an answer is not a success although its status is 2xx (formats that read the body); null when it is one. */
+  refusal?(response: ResponseSummary): string | null;
 }
 
 export const is2xx = (r: ResponseSummary) => r.status >= 200 && r.status < 300;

@@ -85,6 +85,8 @@ export function DetailPage(
         </dd>
         <dt>Consecutive failures</dt>
         <dd id="sub-failures">{sub.consecutiveFailures}</dd>
+        <dt>Rate limit</dt>
+        <dd id="sub-throttle">{sub.throttleRate === null ? "none" : `${sub.throttleRate} a second`}</dd>
         <dt>Created</dt>
         <dd>
           <Time ms={sub.createdAt} />

@@ -24,7 +24,7 @@ function ErrorSummary({ errors, fieldIds }: { errors: FieldError[]; fieldIds: Re
   );
 }
 
-const SUB_FIELDS = ["url", "event_types", "format", "subjects", "description", "secret"] as const;
+const SUB_FIELDS = ["url", "event_types", "format", "subjects", "description", "throttle_rate", "secret"] as const;
 const fieldIds: Record<string, string> = Object.fromEntries(SUB_FIELDS.map((f) => [f, `f-${f}`]));
 
 export function SubscriptionFormPage(
@@ -123,6 +123,27 @@ export function SubscriptionFormPage(
           aria-describedby={err("description")}
         />
         <FieldErrors id="description-error" messages={byField.description} />
+
+        <label for="f-throttle_rate">
+          Rate limit <span class="opt">(optional)</span>
+        </label>
+        <p class="hint" id="throttle_rate-hint">
+          At most this many deliveries a second to this endpoint (1 to 10,000). Deliveries above it wait and are sent later; none is
+          dropped or counted as failed. Empty: no limit.
+        </p>
+        <input
+          id="f-throttle_rate"
+          name="throttle_rate"
+          type="number"
+          inputmode="numeric"
+          min="1"
+          max="10000"
+          step="1"
+          value={values.throttleRate}
+          aria-invalid={invalid("throttle_rate")}
+          aria-describedby={describedBy("throttle_rate-hint", err("throttle_rate"))}
+        />
+        <FieldErrors id="throttle_rate-error" messages={byField.throttle_rate} />
 
         {mode === "create" && (
           <>
