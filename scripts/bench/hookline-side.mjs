@@ -24,7 +24,7 @@ export async function startHooklineSide(receiver, sizes) {
     },
     devVars: false,
     inheritEnv: false,
-    quiet: true,
+    quiet: process.env.BENCH_VERBOSE !== "1",
     // The bench fires the sweep itself, once per scenario, as the purge (below).
     sweepIntervalMs: 0,
   });

@@ -1,5 +1,5 @@
 // The receiver every delivery goes to, Hookline's and the baseline's alike: a server on
-// 127.0.0.1 that answers 200 at once and verifies every signature it can.
+// 127.0.0.1 that answers 200 at once, closing the connection, and verifies every signature it can.
 import { createServer } from "node:http";
 import { Webhook } from "standardwebhooks";
 import { sleep } from "./util.mjs";
@@ -30,15 +30,16 @@ export async function startReceiver() {
       } catch {
         invalid++;
       }
-      res.writeHead(200, { "content-type": "application/json" });
+      res.writeHead(200, { "content-type": "application/json", connection: "close" });
       res.end('{"ok":true}');
     });
   });
-  // workerd opens a connection per request here and seldom reuses one: kept open for long, a
-  // (b) run of 8,000 deliveries held about 12,000 of the 28,000 ephemeral ports of 127.0.0.1,
-  // and the next run (the other side's) found none free (its calls hung: the "stuck" baseline of
-  // earlier runs). Closing idle connections after a second frees them, with the TIME_WAIT on
-  // this side, whose port is not ephemeral.
+  // Every answer closes its connection. Local workerd opens a connection per delivery and, when the
+  // receiver keeps it alive, never closes its side: each one stays open (ESTABLISHED, then
+  // CLOSE_WAIT once the receiver gives up on it), so after about 20,000 deliveries (the process's
+  // open-file limit here) workerd's every socket() failed with "Too many open files" and the
+  // Worker stopped answering: the "stuck" queues of earlier runs, on both sides. Idle connections
+  // are also closed after a second, and each run waits for TIME_WAIT sockets to clear.
   server.keepAliveTimeout = 1_000;
   await new Promise((r) => server.listen(0, "127.0.0.1", r));
   const received = (run) => byRun.get(run) ?? [];
