@@ -5,12 +5,21 @@ import { startWorker } from "../launcher.mjs";
 import { call, Errors, paced, padding, pool, summarize } from "./util.mjs";
 
 export async function startBaselineSide(root, receiver, sizes) {
-  const worker = await startWorker({ config: join(root, "bench", "baseline", "wrangler.toml"), quiet: process.env.BENCH_VERBOSE !== "1", readyPath: "/health" });
+  const start = () => startWorker({ config: join(root, "bench", "baseline", "wrangler.toml"), quiet: process.env.BENCH_VERBOSE !== "1", readyPath: "/health" });
+  let worker = await start();
   const post = (path, body) => call(worker.url + path, { method: "POST", body, deadlineMs: sizes.callDeadlineMs, expect: (s) => s === 202 });
   const body = (run, seq) => JSON.stringify({ type: "bench.tick", timestamp: new Date().toISOString(), data: { run, seq, sentAt: Date.now(), pad: padding() } });
   const job = (run, seq) => ({ url: `${receiver.url}/baseline`, body: body(run, seq) });
 
+  /**
+   * Each run on a Worker of its own: local workerd keeps the connections of its outgoing fetches
+   * open (the baseline reads each answer whole, as a bare forwarder would, where Hookline cancels
+   * its reader after 4 KB and gives every fetch a timeout), and one process runs out of open files
+   * after about 20,000 requests. Restarting costs the baseline nothing it measures.
+   */
   async function measured(scenario, rep, events, expected, drive) {
+    await worker.stop();
+    worker = await start();
     const run = `baseline-${scenario}-${rep}`;
     const errors = new Errors();
     const started = Date.now();
