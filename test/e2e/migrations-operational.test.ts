@@ -4,32 +4,14 @@
  * account and the operational event types, and a catalog that already had one of those names
  * keeps its own entry.
  */
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import { Miniflare } from "miniflare";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
+import { migrateBefore, migrateFrom, useDatabases } from "./migration-harness";
 import { OPERATIONAL_EVENT_TYPES, SYSTEM_ACCOUNT_ID } from "../../src/core/operational";
 
-const dir = join(import.meta.dirname, "../../migrations");
-const files = readdirSync(dir).filter((f) => f.endsWith(".sql")).sort();
-const statements = (file: string) =>
-  readFileSync(join(dir, file), "utf8")
-    .split("--> statement-breakpoint")
-    .map((s) => s.trim())
-    .filter((s) => s.replace(/--.*$/gm, "").trim());
-
-let mf: Miniflare;
-let db: D1Database;
-beforeAll(async () => {
-  mf = new Miniflare({ modules: true, script: "export default { fetch: () => new Response() }", d1Databases: ["DB"] });
-  db = (await mf.getD1Database("DB")) as unknown as D1Database;
-});
-afterAll(() => mf?.dispose());
+const { DB: db } = await useDatabases("DB");
 
 it("0007 adds the system account and the operational event types, keeping the rows and event types already there", async () => {
-  const at = files.findIndex((f) => f.startsWith("0007_"));
-  expect(at).toBeGreaterThan(0);
-  for (const file of files.slice(0, at)) for (const s of statements(file)) await db.prepare(s).run();
+  await migrateBefore(db, "0007_");
   const now = Date.now();
   await db.batch([
     db.prepare("INSERT INTO accounts (id, name, plan, created_at, updated_at) VALUES ('acct_1', 'a', 'pro', ?, ?)").bind(now, now),
@@ -44,7 +26,7 @@ it("0007 adds the system account and the operational event types, keeping the ro
       .bind(now, now),
   ]);
 
-  for (const file of files.slice(at)) for (const s of statements(file)) await db.prepare(s).run();
+  await migrateFrom(db, "0007_");
 
   expect(await db.prepare("SELECT id, name, plan FROM accounts ORDER BY id").all()).toMatchObject({
     results: [{ id: "acct_1" }, { id: SYSTEM_ACCOUNT_ID, name: "hookline:operator", plan: "system" }],

@@ -4,34 +4,16 @@
  * them from the last 8 days of that log, bucketing durations exactly as the live path does
  * (src/core/duration-histogram.ts), so the stats match the log from the first request on.
  */
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import { Miniflare } from "miniflare";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
+import { migrateBefore, migrateFrom, useDatabases } from "./migration-harness";
 import { BUCKET_FLOORS, BUCKETS, bucketColumn, bucketOf } from "../../src/core/duration-histogram";
 
-const dir = join(import.meta.dirname, "../../migrations");
-const files = readdirSync(dir).filter((f) => f.endsWith(".sql")).sort();
-const statements = (file: string) =>
-  readFileSync(join(dir, file), "utf8")
-    .split("--> statement-breakpoint")
-    .map((s) => s.trim())
-    .filter((s) => s.replace(/--.*$/gm, "").trim());
-
-let mf: Miniflare;
-let db: D1Database;
-beforeAll(async () => {
-  mf = new Miniflare({ modules: true, script: "export default { fetch: () => new Response() }", d1Databases: ["DB"] });
-  db = (await mf.getD1Database("DB")) as unknown as D1Database;
-});
-afterAll(() => mf?.dispose());
+const { DB: db } = await useDatabases("DB");
 
 const HOUR = 3_600_000;
 
 it("0009 rolls up the last 8 days of an existing log per subscription and hour, durations bucketed as the live path does", async () => {
-  const at = files.findIndex((f) => f.startsWith("0009_"));
-  expect(at).toBeGreaterThan(0);
-  for (const file of files.slice(0, at)) for (const s of statements(file)) await db.prepare(s).run();
+  await migrateBefore(db, "0009_");
 
   const now = Date.now();
   const thisHour = now - (now % HOUR);
@@ -70,7 +52,7 @@ it("0009 rolls up the last 8 days of an existing log per subscription and hour, 
   insert.push(delivery("dlv_b", "evt_2", "sub_b", "acct_2", "delivered", last(thisHour + 5, 3, "success")));
   await db.batch(insert);
 
-  for (const file of files.slice(at)) for (const s of statements(file)) await db.prepare(s).run();
+  await migrateFrom(db, "0009_");
 
   const { results } = await db.prepare("SELECT * FROM attempt_rollups ORDER BY account_id, subscription_id, hour").all<Record<string, number | string>>();
   const histogram = (ds: number[]) => {

@@ -4,33 +4,13 @@
  * rebuilt WITHOUT ROWID (migration 0004) with every row kept, and subscriptions gain
  * throttle_rate (0010), in workerd's own SQLite.
  */
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import { Miniflare } from "miniflare";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
+import { migrateBefore, migrateFrom, useDatabases } from "./migration-harness";
 
-const dir = join(import.meta.dirname, "../../migrations");
-const files = readdirSync(dir).filter((f) => f.endsWith(".sql")).sort();
-const statements = (file: string) =>
-  readFileSync(join(dir, file), "utf8")
-    .split("--> statement-breakpoint")
-    .map((s) => s.trim())
-    .filter((s) => s.replace(/--.*$/gm, "").trim());
-
-let mf: Miniflare;
-let db: D1Database;
-let upgraded: D1Database;
-beforeAll(async () => {
-  mf = new Miniflare({ modules: true, script: "export default { fetch: () => new Response() }", d1Databases: ["DB", "UPGRADED"] });
-  db = (await mf.getD1Database("DB")) as unknown as D1Database;
-  upgraded = (await mf.getD1Database("UPGRADED")) as unknown as D1Database;
-});
-afterAll(() => mf?.dispose());
+const { DB: db, UPGRADED: upgraded } = await useDatabases("DB", "UPGRADED");
 
 it("0004 rebuilds events, deliveries, attempts and idempotency keys without rowid, keeping their rows; 0006 keeps deleted subscriptions", async () => {
-  const lean = files.findIndex((f) => f.startsWith("0004_"));
-  expect(lean).toBeGreaterThan(0);
-  for (const file of files.slice(0, lean)) for (const s of statements(file)) await db.prepare(s).run();
+  await migrateBefore(db, "0004_");
   const now = Date.now();
   await db.batch([
     db.prepare("INSERT INTO accounts (id, name, plan, created_at, updated_at) VALUES ('acct_1', 'a', 'pro', ?, ?)").bind(now, now),
@@ -40,7 +20,7 @@ it("0004 rebuilds events, deliveries, attempts and idempotency keys without rowi
     db.prepare("INSERT INTO idempotency_keys VALUES ('acct_1', 'request:k', 'h', '{}', ?)").bind(now),
   ]);
 
-  for (const file of files.slice(lean)) for (const s of statements(file)) await db.prepare(s).run();
+  await migrateFrom(db, "0004_");
 
   expect(await db.prepare("SELECT id, data FROM events").all()).toMatchObject({ results: [{ id: "evt_1", data: '{"x":1}' }] });
   expect(await db.prepare("SELECT id, status, next_attempt_at FROM deliveries").all()).toMatchObject({
@@ -72,9 +52,7 @@ it("0004 rebuilds events, deliveries, attempts and idempotency keys without rowi
 });
 
 it("0010 gives existing subscriptions throttle_rate null (no limit), keeping every column", async () => {
-  const throttle = files.findIndex((f) => f.startsWith("0010_"));
-  expect(throttle).toBeGreaterThan(0);
-  for (const file of files.slice(0, throttle)) for (const s of statements(file)) await upgraded.prepare(s).run();
+  await migrateBefore(upgraded, "0010_");
   const now = Date.now();
   await upgraded.batch([
     upgraded.prepare("INSERT INTO accounts (id, name, plan, created_at, updated_at) VALUES ('acct_1', 'a', 'pro', ?, ?)").bind(now, now),
@@ -85,7 +63,7 @@ it("0010 gives existing subscriptions throttle_rate null (no limit), keeping eve
       )
       .bind(now, now),
   ]);
-  for (const file of files.slice(throttle)) for (const s of statements(file)) await upgraded.prepare(s).run();
+  await migrateFrom(upgraded, "0010_");
   expect(await upgraded.prepare("SELECT id, url, active, consecutive_failures, secret_enc, throttle_rate FROM subscriptions").all()).toMatchObject({
     results: [{ id: "sub_1", url: "https://example.com/hook", active: 1, consecutive_failures: 2, secret_enc: "sealed", throttle_rate: null }],
   });

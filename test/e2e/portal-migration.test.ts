@@ -4,31 +4,13 @@
  * signed in with a key are kept (as `key` sessions, with their account), the key's cascade
  * still ends them, and the new rules hold (a portal session has no key, a key session has one).
  */
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import { Miniflare } from "miniflare";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
+import { migrateBefore, migrateFrom, useDatabases } from "./migration-harness";
 
-const dir = join(import.meta.dirname, "../../migrations");
-const files = readdirSync(dir).filter((f) => f.endsWith(".sql")).sort();
-const statements = (file: string) =>
-  readFileSync(join(dir, file), "utf8")
-    .split("--> statement-breakpoint")
-    .map((s) => s.trim())
-    .filter((s) => s.replace(/--.*$/gm, "").trim());
-
-let mf: Miniflare;
-let db: D1Database;
-beforeAll(async () => {
-  mf = new Miniflare({ modules: true, script: "export default { fetch: () => new Response() }", d1Databases: ["DB"] });
-  db = (await mf.getD1Database("DB")) as unknown as D1Database;
-});
-afterAll(() => mf?.dispose());
+const { DB: db } = await useDatabases("DB");
 
 it("0008 keeps every dashboard session as a key session of its account, and adds portal sessions and links", async () => {
-  const portal = files.findIndex((f) => f.startsWith("0008_"));
-  expect(portal).toBeGreaterThan(0);
-  for (const file of files.slice(0, portal)) for (const s of statements(file)) await db.prepare(s).run();
+  await migrateBefore(db, "0008_");
   const now = Date.now();
   await db.batch([
     db.prepare("INSERT INTO accounts (id, name, plan, created_at, updated_at) VALUES ('acct_1', 'a', 'pro', ?, ?), ('acct_2', 'b', 'pro', ?, ?)").bind(now, now, now, now),
@@ -36,7 +18,7 @@ it("0008 keeps every dashboard session as a key session of its account, and adds
     db.prepare("INSERT INTO dashboard_sessions VALUES ('s1', 'key_1', ?, ?), ('s2', 'key_1', ?, ?), ('s3', 'key_2', ?, ?)").bind(now, now + 1, now, now + 2, now, now + 3),
   ]);
 
-  for (const file of files.slice(portal)) for (const s of statements(file)) await db.prepare(s).run();
+  await migrateFrom(db, "0008_");
 
   expect((await db.prepare("SELECT id, kind, account_id, key_id, created_at, expires_at FROM dashboard_sessions ORDER BY id").all()).results).toEqual([
     { id: "s1", kind: "key", account_id: "acct_1", key_id: "key_1", created_at: now, expires_at: now + 1 },
