@@ -6,20 +6,31 @@ import { call, Errors, paced, padding, pool, summarize } from "./util.mjs";
 
 export async function startBaselineSide(root, receiver, sizes) {
   const start = () => startWorker({ config: join(root, "bench", "baseline", "wrangler.toml"), quiet: process.env.BENCH_VERBOSE !== "1", readyPath: "/health" });
+  // Started to check that it starts at all; each run then has one of its own.
   let worker = await start();
+  await worker.stop();
   const post = (path, body) => call(worker.url + path, { method: "POST", body, deadlineMs: sizes.callDeadlineMs, expect: (s) => s === 202 });
   const body = (run, seq) => JSON.stringify({ type: "bench.tick", timestamp: new Date().toISOString(), data: { run, seq, sentAt: Date.now(), pad: padding() } });
   const job = (run, seq) => ({ url: `${receiver.url}/baseline`, body: body(run, seq) });
 
   /**
-   * Each run on a Worker of its own: local workerd keeps the connections of its outgoing fetches
-   * open (the baseline reads each answer whole, as a bare forwarder would, where Hookline cancels
-   * its reader after 4 KB and gives every fetch a timeout), and one process runs out of open files
-   * after about 20,000 requests. Restarting costs the baseline nothing it measures.
+   * Each run on a Worker of its own, stopped when the run ends: local workerd keeps the
+   * connections of its outgoing fetches open (the baseline reads each answer whole, as a bare
+   * forwarder would, where Hookline cancels its reader and gives every fetch a timeout), and one
+   * process runs out of open files after about 20,000 requests. Left running, such a process
+   * spins on "Too many open files" and slowed Hookline's next run to a third. Restarting costs
+   * the baseline nothing it measures.
    */
   async function measured(scenario, rep, events, expected, drive) {
-    await worker.stop();
     worker = await start();
+    try {
+      return await measuredOn(scenario, rep, events, expected, drive);
+    } finally {
+      await worker.stop();
+    }
+  }
+
+  async function measuredOn(scenario, rep, events, expected, drive) {
     const run = `baseline-${scenario}-${rep}`;
     const errors = new Errors();
     const started = Date.now();
