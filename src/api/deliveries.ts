@@ -50,6 +50,27 @@ async function visibleDelivery(c: AppContext, id: string) {
   return row;
 }
 
+export const DeliveryPageQuery = PageQuery.extend({ status: DeliveryStatus.optional() });
+export const DeliveryPage = z.object({ data: z.array(Delivery), next_cursor: z.string().nullable() });
+
+/** A page of one subscription's delivery log, newest first: what every log route of a subscription answers. */
+export async function deliveriesPage(env: Env, subscriptionId: string, q: z.infer<typeof DeliveryPageQuery>) {
+  const rows = await database(env.DB)
+    .select()
+    .from(deliveries)
+    .where(
+      and(
+        eq(deliveries.subscriptionId, subscriptionId),
+        q.status ? eq(deliveries.status, q.status) : undefined,
+        afterCursor(deliveries.createdAt, deliveries.id, q.cursor),
+      ),
+    )
+    .orderBy(...newestFirst(deliveries.createdAt, deliveries.id))
+    .limit(q.limit + 1);
+  const page = toPage(rows, q.limit);
+  return { data: page.rows.map(serializeDelivery), next_cursor: page.nextCursor };
+}
+
 export const deliveryRoutes = createRouter()
   .openapi(
     createRoute({
@@ -58,29 +79,15 @@ export const deliveryRoutes = createRouter()
       tags,
       security,
       summary: "A subscription's deliveries, newest first",
-      request: { params: SubscriptionId, query: PageQuery.extend({ status: DeliveryStatus.optional() }) },
+      request: { params: SubscriptionId, query: DeliveryPageQuery },
       responses: {
-        200: json(z.object({ data: z.array(Delivery), next_cursor: z.string().nullable() }), "A page"),
+        200: json(DeliveryPage, "A page"),
         ...errorResponses,
       },
     }),
     async (c) => {
       const sub = await findSubscription(c.env, requireAccount(c).id, c.req.valid("param").id);
-      const q = c.req.valid("query");
-      const rows = await database(c.env.DB)
-        .select()
-        .from(deliveries)
-        .where(
-          and(
-            eq(deliveries.subscriptionId, sub.id),
-            q.status ? eq(deliveries.status, q.status) : undefined,
-            afterCursor(deliveries.createdAt, deliveries.id, q.cursor),
-          ),
-        )
-        .orderBy(...newestFirst(deliveries.createdAt, deliveries.id))
-        .limit(q.limit + 1);
-      const page = toPage(rows, q.limit);
-      return c.json({ data: page.rows.map(serializeDelivery), next_cursor: page.nextCursor }, 200);
+      return c.json(await deliveriesPage(c.env, sub.id, c.req.valid("query")), 200);
     },
   )
   .openapi(

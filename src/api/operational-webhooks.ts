@@ -7,7 +7,7 @@ import { PATTERN_REGEX } from "../core/matching";
 import { OPERATIONAL_EVENT_TYPES, SYSTEM_ACCOUNT_ID } from "../core/operational";
 import { database } from "../db/client";
 import { afterCursor, newestFirst, toPage } from "../db/pagination";
-import { deliveries, type SubscriptionRow, subscriptions } from "../db/schema";
+import { type SubscriptionRow, subscriptions } from "../db/schema";
 import {
   createOperationalWebhook,
   findOperationalWebhook,
@@ -15,7 +15,7 @@ import {
 } from "../services/operational-webhooks";
 import { deleteSubscription, readSecret, rotateSecret } from "../services/subscriptions";
 import { type AppEnv, createRouter, requireOperator } from "./context";
-import { Delivery, DeliveryStatus, serializeDelivery } from "./log-schemas";
+import { DeliveryPage, DeliveryPageQuery, deliveriesPage } from "./deliveries";
 import { errorResponses, idParam, iso, json, jsonBody, PageQuery, Timestamp, security } from "./schemas";
 
 const EXAMPLE_ID = "opwh_5d0f3c2a-8b1e-4f6a-9c7d-2e4b6a8c0d1f";
@@ -239,28 +239,14 @@ operationalWebhookRoutes
       tags,
       security,
       summary: "Its delivery log, newest first (operator); GET /v1/deliveries/{id} shows a delivery's attempts",
-      request: { params: IdParam, query: PageQuery.extend({ status: DeliveryStatus.optional() }) },
+      request: { params: IdParam, query: DeliveryPageQuery },
       responses: {
-        200: json(z.object({ data: z.array(Delivery), next_cursor: z.string().nullable() }), "A page"),
+        200: json(DeliveryPage, "A page"),
         ...errorResponses,
       },
     }),
     async (c) => {
       const hook = await findOperationalWebhook(c.env, c.req.valid("param").id);
-      const q = c.req.valid("query");
-      const rows = await database(c.env.DB)
-        .select()
-        .from(deliveries)
-        .where(
-          and(
-            eq(deliveries.subscriptionId, hook.id),
-            q.status ? eq(deliveries.status, q.status) : undefined,
-            afterCursor(deliveries.createdAt, deliveries.id, q.cursor),
-          ),
-        )
-        .orderBy(...newestFirst(deliveries.createdAt, deliveries.id))
-        .limit(q.limit + 1);
-      const page = toPage(rows, q.limit);
-      return c.json({ data: page.rows.map(serializeDelivery), next_cursor: page.nextCursor }, 200);
+      return c.json(await deliveriesPage(c.env, hook.id, c.req.valid("query")), 200);
     },
   );
