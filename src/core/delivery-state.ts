@@ -5,6 +5,7 @@
  */
 import type { Config } from "../config";
 import type { AttemptVerdict } from "./retry";
+import { HORIZON_MS, LATE_MS } from "./throttle";
 
 export const DELIVERY_STATUSES = ["pending", "in_flight", "delivered", "failed", "skipped"] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
@@ -55,10 +56,20 @@ export const statusAfter = (v: AttemptVerdict): "delivered" | "pending" | "faile
 export const MAX_CONNECTIONS = 6;
 
 /**
- * A claim's lease covers its whole batch: each of the MAX_CONNECTIONS lanes sends up to
- * ceil(n / MAX_CONNECTIONS) attempts one after another, each up to DELIVERY_TIMEOUT_MS, and
- * 30 s more cover recording them. Shorter, and the sweep takes back deliveries a slow batch
- * (an endpoint that never answers) is still sending, for a concurrent consumer to send again.
+ * How long a claim holds the delivery at `position` (0-based) in its batch's send order. The
+ * consumer sends over MAX_CONNECTIONS lanes, each taking the next delivery when its last ends,
+ * so the delivery at `position` starts within floor(position / MAX_CONNECTIONS) attempts of
+ * DELIVERY_TIMEOUT_MS each and ends one attempt later; 30 s more cover recording it. Shorter,
+ * and the sweep takes back a delivery the batch is still sending, for a concurrent consumer to
+ * send again; one lease for the whole batch, and the first deliveries of a big batch whose
+ * consumer died would wait as long as its last (250 deliveries: 450 s instead of 40 s).
  */
-export const leaseMs = (config: Pick<Config, "deliveryTimeoutMs">, batchSize = 1) =>
-  Math.ceil(Math.max(batchSize, 1) / MAX_CONNECTIONS) * config.deliveryTimeoutMs + 30_000;
+export const leaseMs = (config: Pick<Config, "deliveryTimeoutMs">, position = 0) =>
+  (Math.floor(Math.max(position, 0) / MAX_CONNECTIONS) + 1) * config.deliveryTimeoutMs + 30_000;
+
+/**
+ * A throttled delivery goes after every unthrottled one and may wait HORIZON_MS (plus
+ * LATE_MS) for its permit first, wherever it stood in the batch: it holds the whole batch's lease.
+ */
+export const batchLeaseMs = (config: Pick<Config, "deliveryTimeoutMs">, batchSize: number) =>
+  leaseMs(config, batchSize - 1) + HORIZON_MS + LATE_MS;

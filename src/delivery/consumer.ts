@@ -8,7 +8,7 @@
  * message's typed outcome becomes ack() or a retry with its delay.
  */
 import { type Config, loadConfig } from "../config";
-import { leaseMs, MAX_CONNECTIONS } from "../core/delivery-state";
+import { batchLeaseMs, leaseMs, MAX_CONNECTIONS } from "../core/delivery-state";
 import { counterReports } from "../core/failure-counter";
 import { isGone, verdictFor } from "../core/receiver-signals";
 import { MAX_QUEUE_DELAY_SECONDS } from "../core/retry";
@@ -84,7 +84,9 @@ export async function handleDeliveryBatch(batch: MessageBatch<DeliveryMessage>, 
   const ids = [...new Set(batch.messages.flatMap((m) => idsOf(m.body)))];
   let claimed: ClaimedDelivery[];
   try {
-    claimed = ids.length ? await claim(env, ids, Date.now(), leaseMs(config, ids.length)) : [];
+    // Sent in this order (the throttled last, see ./throttle), so each is leased by its place in it.
+    const leases = { byPosition: ids.map((_, i) => leaseMs(config, i)), throttled: batchLeaseMs(config, ids.length) };
+    claimed = ids.length ? await claim(env, ids, Date.now(), leases) : [];
   } catch (err) {
     console.error("claim failed, messages retried:", err instanceof Error ? err.message : err);
     batch.retryAll({ delaySeconds: CLAIM_RETRY_SECONDS });

@@ -106,10 +106,15 @@ interface ClaimRow {
   owner: string;
 }
 
-/** claim: pending, due (a second of slack for queue timing), subscription active; the rest of the batch is left alone. */
-export async function claim(env: Env, ids: string[], now: number, leaseMs: number) {
+/**
+ * claim: pending, due (a second of slack for queue timing), subscription active; the rest of the
+ * batch is left alone. `ids` in the order they will be sent: each is leased by its place in it
+ * (core/delivery-state leaseMs), a throttled one for `leases.throttled`; the claimed come back in that order.
+ */
+export async function claim(env: Env, ids: string[], now: number, leases: { byPosition: number[]; throttled: number }) {
   const db = database(env.DB);
   const idList = JSON.stringify(ids);
+  const leaseList = JSON.stringify(ids.map((id, i) => [id, now + leases.byPosition[i]]));
   const [, claimed, rows] = await db.batch([
     // A subscription switched off (or deleted) meanwhile is not sent to.
     sqlRun(env.DB, sql`
@@ -118,10 +123,13 @@ export async function claim(env: Env, ids: string[], now: number, leaseMs: numbe
         AND NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.id = deliveries.subscription_id AND s.active = 1)`),
     // The lease makes a second copy of the same message a no-op.
     sqlAll<{ id: string }>(env.DB, sql`
-      UPDATE deliveries SET status = 'in_flight', lease_until = ${now + leaseMs}, updated_at = ${now}
-      WHERE id IN (SELECT value FROM json_each(${idList})) AND status = 'pending'
-        AND (next_attempt_at IS NULL OR next_attempt_at <= ${now + 1000})
-      RETURNING id`),
+      UPDATE deliveries SET status = 'in_flight', updated_at = ${now},
+        lease_until = CASE WHEN EXISTS (SELECT 1 FROM subscriptions s WHERE s.id = deliveries.subscription_id AND s.throttle_rate IS NOT NULL)
+          THEN ${now + leases.throttled} ELSE l.value ->> 1 END
+      FROM json_each(${leaseList}) AS l
+      WHERE deliveries.id = l.value ->> 0 AND deliveries.status = 'pending'
+        AND (deliveries.next_attempt_at IS NULL OR deliveries.next_attempt_at <= ${now + 1000})
+      RETURNING deliveries.id AS id`),
     sqlAll<ClaimRow>(env.DB, sql`
       SELECT d.id, d.attempts_count, d.series_base, e.id AS event_id, e.type, e.subject, e.data, e.timestamp,
         s.id AS sub_id, s.url, s.format, s.headers, s.secret_enc, s.previous_secret_enc, s.previous_secret_until,
@@ -130,11 +138,13 @@ export async function claim(env: Env, ids: string[], now: number, leaseMs: numbe
         JOIN events e ON e.id = d.event_id
         JOIN subscriptions s ON s.id = d.subscription_id
         JOIN accounts a ON a.id = d.account_id
-      WHERE d.id IN (SELECT value FROM json_each(${idList})) AND d.status = 'in_flight' AND d.lease_until = ${now + leaseMs}`),
+      WHERE d.id IN (SELECT value FROM json_each(${idList})) AND d.status = 'in_flight' AND d.updated_at = ${now}`),
   ]);
+  const position = new Map(ids.map((id, i) => [id, i]));
   const mine = new Set(claimed.map((r) => r.id));
   return rows
     .filter((r) => mine.has(r.id))
+    .sort((a, b) => position.get(a.id)! - position.get(b.id)!)
     .map(
       (r): ClaimedDelivery => ({
         id: r.id,

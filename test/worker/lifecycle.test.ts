@@ -5,8 +5,18 @@
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { DELIVERY_STATUSES, type DeliveryStatus, TRANSITIONS, type TransitionName } from "../../src/core/delivery-state";
-import { database } from "../../src/db/client";
+import { sql } from "drizzle-orm";
+import type { Config } from "../../src/config";
+import {
+  batchLeaseMs,
+  DELIVERY_STATUSES,
+  type DeliveryStatus,
+  leaseMs,
+  TRANSITIONS,
+  type TransitionName,
+} from "../../src/core/delivery-state";
+import { HORIZON_MS, LATE_MS } from "../../src/core/throttle";
+import { database, sqlRun } from "../../src/db/client";
 import * as lifecycle from "../../src/delivery/lifecycle";
 import { deliveryWithAttempts, emit, receiverUrl, settledDeliveries } from "./delivery-harness";
 import { createAccount, createSubscription } from "./harness";
@@ -63,7 +73,7 @@ async function expectMoves(name: TransitionName, transition: (seeded: Seeded) =>
 
 describe("each transition moves what the table says, and nothing else", () => {
   it("claim: a due pending delivery goes in flight", async () => {
-    await expectMoves("claim", ({ ids, now }) => lifecycle.claim(env, Object.values(ids), now, 30_000));
+    await expectMoves("claim", ({ ids, now }) => lifecycle.claim(env, Object.values(ids), now, { byPosition: Object.values(ids).map(() => 30_000), throttled: 30_000 }));
   });
 
   it("skip: a subscription's pending deliveries, not the one in flight", async () => {
@@ -158,6 +168,51 @@ describe("each transition moves what the table says, and nothing else", () => {
         .first();
       expect(stored).toEqual({ status: row.status, next_attempt_at: row.nextAttemptAt, attempts_count: 0 });
     }
+  });
+});
+
+describe("the claim's lease", () => {
+  it("each delivery is leased by its place in the send order, a throttled one for the whole batch, and comes back in that order", async () => {
+    const { id: accountId, key } = await createAccount();
+    const plain = await createSubscription(key);
+    const throttled = await createSubscription(key);
+    await env.DB.prepare("UPDATE subscriptions SET throttle_rate = 5 WHERE id = ?").bind(throttled.id).run();
+    const now = Date.now();
+    const eventId = `evt_${crypto.randomUUID()}`;
+    // The throttled one stands first in the batch; the consumer sends it after all the others.
+    const order = [throttled.id, ...Array(8).fill(plain.id)].map((subscriptionId) => ({ id: `dlv_${crypto.randomUUID()}`, subscriptionId }));
+    await database(env.DB).batch([
+      sqlRun(env.DB, sql`INSERT INTO events (id, account_id, type, subject, data, timestamp, created_at)
+        VALUES (${eventId}, ${accountId}, 'document.updated', NULL, '{}', ${now}, ${now})`),
+      lifecycle.createStatement(
+        env,
+        order.map(({ id, subscriptionId }) => ({ id, eventId, subscriptionId, accountId, status: "pending" as const, nextAttemptAt: now })),
+        now,
+      ),
+    ]);
+    const config = { deliveryTimeoutMs: 10_000 } as Config;
+    const ids = order.map((d) => d.id);
+    const claimed = await lifecycle.claim(env, ids, now, {
+      byPosition: ids.map((_, i) => leaseMs(config, i)),
+      throttled: batchLeaseMs(config, ids.length),
+    });
+    expect(claimed.map((d) => d.id)).toEqual(ids);
+    const { results } = await env.DB.prepare("SELECT id, status, lease_until FROM deliveries WHERE id IN (SELECT value FROM json_each(?))")
+      .bind(JSON.stringify(ids))
+      .all<{ id: string; status: string; lease_until: number }>();
+    const leaseOf = new Map(results.map((r) => [r.id, r.lease_until - now]));
+    expect(results.every((r) => r.status === "in_flight")).toBe(true);
+    expect(ids.map((id) => leaseOf.get(id))).toEqual([
+      50_000 + HORIZON_MS + LATE_MS, // 9 deliveries: two rounds, then the permit's wait
+      ...[1, 2, 3, 4, 5].map(() => 40_000),
+      ...[6, 7, 8].map(() => 50_000),
+    ]);
+    // A second copy of the same message claims nothing, and leaves the leases as they are.
+    expect(await lifecycle.claim(env, ids, now + 1, { byPosition: ids.map(() => 1), throttled: 1 })).toEqual([]);
+    const again = await env.DB.prepare("SELECT sum(lease_until) AS total FROM deliveries WHERE id IN (SELECT value FROM json_each(?))")
+      .bind(JSON.stringify(ids))
+      .first<{ total: number }>();
+    expect(again!.total).toBe(results.reduce((t, r) => t + r.lease_until, 0));
   });
 });
 
