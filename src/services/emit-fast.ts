@@ -6,12 +6,14 @@
  * goes the careful way (read, then write), which also refreshes the entries. Subscriptions are
  * never cached: the fan-out matches them in the statement that inserts the deliveries, so a
  * change made before the call is always seen. Calls with idempotency keys go the careful way.
+ * Calls that arrive together share that round trip (./emit-group).
  */
 import { sql } from "drizzle-orm";
 import { schemaErrors } from "../core/json-schema";
-import { database, sqlAll, sqlRun } from "../db/client";
+import { sqlAll, sqlRun } from "../db/client";
 import { fanOutStatement } from "../delivery/lifecycle";
 import type { PreparedCall } from "./emit-plan";
+import { writeTogether } from "./emit-group";
 import type { EmitResultBody } from "./emit-schema";
 
 export interface CatalogEntry {
@@ -36,9 +38,9 @@ export const insertEventsStatement = (env: Env, rows: unknown[][], now: number) 
     SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, ${now}
     FROM json_each(${JSON.stringify(rows)})`);
 
+/** Written, and its pending deliveries enqueued. */
 export interface FastEmit {
   body: EmitResultBody;
-  pendingIds: string[];
 }
 
 /**
@@ -56,22 +58,29 @@ export async function emitInOneRoundTrip(env: Env, call: PreparedCall, now: numb
   }
   const relied = JSON.stringify(entries.map((e) => [e!.name, e!.updatedAt]));
   const eventRows = call.events.map((p) => [p.id, p.input.account_id, p.input.type, p.input.subject ?? null, p.data, p.timestamp]);
-  const db = database(env.DB);
+  const eventsJson = JSON.stringify(eventRows);
   let created: Awaited<ReturnType<typeof fanOutStatement>>;
   try {
-    [, , created] = await db.batch([
-      // The guards: json() of a non-JSON string is an error, the way a statement aborts the batch.
-      sqlAll(env.DB, sql`
-        SELECT CASE
-          WHEN (SELECT count(*) FROM json_each(${relied}) AS t
-            JOIN event_types et ON et.name = t.value ->> 0 AND et.updated_at = t.value ->> 1) != ${entries.length}
-          THEN json('the catalog changed')
-          WHEN (SELECT count(*) FROM accounts WHERE id IN (SELECT value FROM json_each(${JSON.stringify(call.accountIds)})))
-            != ${call.accountIds.length}
-          THEN json('no such account') END`),
-      insertEventsStatement(env, eventRows, now),
-      fanOutStatement(env, eventRows, now),
-    ]);
+    const results = await writeTogether(
+      env,
+      // Built by whichever call's request sends the group: statements belong to the request that prepares them.
+      (own) => [
+        // The guards: json() of a non-JSON string is an error, the way a statement aborts the batch.
+        sqlAll(own.DB, sql`
+          SELECT CASE
+            WHEN (SELECT count(*) FROM json_each(${relied}) AS t
+              JOIN event_types et ON et.name = t.value ->> 0 AND et.updated_at = t.value ->> 1) != ${entries.length}
+            THEN json('the catalog changed')
+            WHEN (SELECT count(*) FROM accounts WHERE id IN (SELECT value FROM json_each(${JSON.stringify(call.accountIds)})))
+              != ${call.accountIds.length}
+            THEN json('no such account') END`),
+        insertEventsStatement(own, eventRows, now),
+        fanOutStatement(own, eventRows, now),
+      ],
+      2 * eventsJson.length,
+      (written) => pendingOf(written[2] as typeof created),
+    );
+    created = results[2] as typeof created;
   } catch (err) {
     // Only a guard's refusal sends the call the careful way (nothing was written then); any
     // other failure is the caller's, as on the careful way.
@@ -81,8 +90,7 @@ export async function emitInOneRoundTrip(env: Env, call: PreparedCall, now: numb
   }
   const counts = new Map<string, number>();
   for (const d of created) counts.set(d.event_id, (counts.get(d.event_id) ?? 0) + 1);
-  return {
-    body: { data: call.events.map((p) => ({ id: p.id, deliveries: counts.get(p.id) ?? 0 })) },
-    pendingIds: created.filter((d) => d.status === "pending").map((d) => d.id),
-  };
+  return { body: { data: call.events.map((p) => ({ id: p.id, deliveries: counts.get(p.id) ?? 0 })) } };
 }
+
+const pendingOf = (created: { id: string; status: string }[]) => created.filter((d) => d.status === "pending").map((d) => d.id);

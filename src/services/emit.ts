@@ -35,10 +35,8 @@ export async function emitEvents(env: Env, config: Config, inputs: EmitEventInpu
   const now = Date.now();
   const call = await prepareEmit(inputs, opts, now);
   const fast = await emitInOneRoundTrip(env, call, now);
-  if (fast) {
-    await enqueueDeliveries(env, fast.pendingIds);
-    return { body: fast.body, replayed: false };
-  }
+  // Written and enqueued, with whatever calls arrived with it.
+  if (fast) return { body: fast.body, replayed: false };
   const plan = planEmit(call, await find(env, call, now), now);
   if (plan.kind === "replay") return { body: plan.body, replayed: true };
   if (plan.kind === "refused") throw plan.problem;

@@ -12,6 +12,7 @@ import { subscriptionMatches } from "../../src/core/matching";
 import { fanOutStatement } from "../../src/delivery/lifecycle";
 import { instrument, readCounters } from "../../src/metrics";
 import { emitEvents } from "../../src/services/emit";
+import { groupSizes } from "../../src/services/emit-group";
 import { call, createAccount, createSubscription, expectProblem, MISSING_ACCOUNT_ID } from "./harness";
 
 const metered = () => instrument({ ...env, METRICS: "1" } as Env, "fetch");
@@ -80,6 +81,62 @@ describe("one round trip once warm", () => {
     const rows = await env.DB.prepare("SELECT subscription_id, status FROM deliveries WHERE event_id = ?").bind(body.data[0].id).all();
     expect(rows.results).toEqual([{ subscription_id: off.id, status: "skipped" }]);
     expect(body.data[0].deliveries).toBe(1);
+  });
+});
+
+describe("calls that arrive together share one round trip", () => {
+  const stored = async (eventIds: string[]) =>
+    (
+      await env.DB.prepare(
+        `SELECT e.id, e.data, count(d.id) AS deliveries FROM events e LEFT JOIN deliveries d ON d.event_id = e.id AND d.status = 'pending'
+         WHERE e.id IN (SELECT value FROM json_each(?)) GROUP BY e.id`,
+      )
+        .bind(JSON.stringify(eventIds))
+        .all<{ id: string; data: string; deliveries: number }>()
+    ).results;
+
+  it("each call is written and answered as its own; their deliveries share queue messages", async () => {
+    const { id, key } = await createAccount();
+    const type = await freshType();
+    await createSubscription(key, { event_types: [type] });
+    const e = metered();
+    await emitOne(e, id, type);
+    readCounters(true);
+    const groupsBefore = groupSizes.length;
+    const calls = await Promise.all(Array.from({ length: 12 }, (_, n) => emitOne(e, id, type, { n })));
+    const counters = readCounters(true);
+    // Without grouping: 12 round trips and 12 messages.
+    expect(counters.d1.roundTrips).toBeLessThan(12);
+    expect(counters.queue.messagesSent).toBeLessThan(12);
+    expect(Math.max(...groupSizes.slice(groupsBefore))).toBeGreaterThan(1);
+    const ids = calls.map((c) => c.body.data[0].id);
+    expect(new Set(ids).size).toBe(12);
+    expect(calls.every((c) => c.body.data[0].deliveries === 1)).toBe(true);
+    const rows = await stored(ids);
+    expect(rows.map((r) => [r.id, JSON.parse(r.data).n, r.deliveries]).sort()).toEqual(ids.map((eid, n) => [eid, n, 1]).sort());
+  });
+
+  it("a call whose guard fails in a group leaves the others written once; it goes the careful way itself", async () => {
+    const { id, key } = await createAccount();
+    const changing = await freshType();
+    const steady = await freshType();
+    await createSubscription(key, { event_types: [changing, steady] });
+    await emitOne(env, id, changing);
+    await emitOne(env, id, steady);
+    // The catalog entry this isolate holds for `changing` goes stale: its guard aborts whatever batch it is in.
+    await env.DB.prepare("UPDATE event_types SET updated_at = updated_at + 1 WHERE name = ?").bind(changing).run();
+    const groupsBefore = groupSizes.length;
+    const calls = await Promise.all([
+      emitOne(env, id, steady, { n: 0 }),
+      emitOne(env, id, changing, { n: 1 }),
+      ...[2, 3, 4].map((n) => emitOne(env, id, steady, { n })),
+    ]);
+    const ids = calls.map((c) => c.body.data[0].id);
+    const rows = await stored(ids);
+    expect(rows.map((r) => [r.id, JSON.parse(r.data).n, r.deliveries]).sort()).toEqual(ids.map((eid, n) => [eid, n, 1]).sort());
+    const total = await env.DB.prepare("SELECT count(*) AS n FROM events WHERE account_id = ?").bind(id).first<{ n: number }>();
+    expect(total!.n).toBe(2 + 5);
+    expect(Math.max(...groupSizes.slice(groupsBefore))).toBeGreaterThan(1);
   });
 });
 

@@ -1,0 +1,134 @@
+/**
+ * Group commit for warm emit calls: calls that reach this isolate while its last group is being
+ * written share the next D1 round trip, one transaction for all of them, and their pending
+ * deliveries share queue messages (up to ten ids each, see ./enqueue). No call waits for a
+ * timer: the first goes at once; those arriving meanwhile go together as soon as it is written.
+ * D1 runs one query at a time per database, so k calls in one transaction cost one commit, not k.
+ *
+ * Each call still takes exactly one round trip, and keeps its own guards: should any statement
+ * of a group fail (a call's guard finds the catalog changed, say), nothing of the group was
+ * written and each call is written again on its own, so it gets its own answer.
+ *
+ * The group's batch is prepared and sent from the request of one of its calls (the leader, which
+ * waits for it anyway) and kept alive with waitUntil, so a leader whose client goes away cannot
+ * strand the others. The others find their results as plain data, on their own timers.
+ */
+import { waitUntil } from "cloudflare:workers";
+import type { BatchItem } from "drizzle-orm/batch";
+import { database } from "../db/client";
+import { enqueueDeliveries } from "./enqueue";
+
+/** At most this many calls in one transaction (3 statements each), and this much bound data. */
+export const GROUP_MAX_CALLS = 25;
+export const GROUP_MAX_BYTES = 1_000_000;
+
+/** How often a waiting call looks whether its group was written, or whether it should lead the next. */
+const POLL_MS = 1;
+
+type Outcome = { ok: true; results: unknown[] } | { ok: false; error: unknown };
+
+interface Member {
+  /** The call's statements, prepared by the leader in its own request. */
+  build: (env: Env) => BatchItem<"sqlite">[];
+  bytes: number;
+  /** The delivery ids to enqueue once written. */
+  pendingOf: (results: unknown[]) => string[];
+  outcome?: Outcome;
+}
+
+interface Line {
+  waiting: Member[];
+  writing: boolean;
+}
+
+const lines = new WeakMap<D1Database, Line>();
+
+/** How many calls went in each group, for tests and the bench's probe. */
+export const groupSizes: number[] = [];
+
+/**
+ * Writes `statements` (one call's batch) with whatever other calls are waiting, enqueues the
+ * call's pending deliveries, and answers the call's own results, or throws its own error.
+ */
+export async function writeTogether(
+  env: Env,
+  build: (env: Env) => BatchItem<"sqlite">[],
+  bytes: number,
+  pendingOf: (results: unknown[]) => string[],
+): Promise<unknown[]> {
+  let line = lines.get(env.DB);
+  if (!line) lines.set(env.DB, (line = { waiting: [], writing: false }));
+  const me: Member = { build, bytes, pendingOf };
+  line.waiting.push(me);
+  for (;;) {
+    if (me.outcome) {
+      if (me.outcome.ok) return me.outcome.results;
+      throw me.outcome.error;
+    }
+    if (!line.writing) {
+      line.writing = true;
+      const written = writeGroup(env, takeGroup(line.waiting));
+      keepAlive(written);
+      await written;
+      line.writing = false;
+      // The next in line leads the next group, from its own request, when it next looks.
+      continue;
+    }
+    // Each call waits on its own timer and reads plain data another request left for it: the
+    // runtime ties promises, timers and prepared statements to the request that made them, so
+    // nothing of one request is touched from another.
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  }
+}
+
+function keepAlive(p: Promise<void>): void {
+  try {
+    waitUntil(p);
+  } catch {
+    // Outside a request (a test calling in directly): nothing to keep alive.
+  }
+}
+
+/** The longest run from the head of the line that fits a group; always at least one call. */
+function takeGroup(waiting: Member[]): Member[] {
+  let n = 0;
+  let bytes = 0;
+  while (n < waiting.length && n < GROUP_MAX_CALLS && (n === 0 || bytes + waiting[n].bytes <= GROUP_MAX_BYTES)) {
+    bytes += waiting[n].bytes;
+    n++;
+  }
+  return waiting.splice(0, n);
+}
+
+/** Never rejects: every member gets its outcome. */
+async function writeGroup(env: Env, group: Member[]): Promise<void> {
+  groupSizes.push(group.length);
+  if (groupSizes.length > 1_000) groupSizes.splice(0, groupSizes.length - 1_000);
+  const db = database(env.DB);
+  const written: Member[] = [];
+  const statements = group.map((m) => m.build(env));
+  try {
+    const results = await db.batch(statements.flat() as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]]);
+    let i = 0;
+    group.forEach((m, k) => {
+      m.outcome = { ok: true, results: results.slice(i, i + statements[k].length) };
+      i += statements[k].length;
+      written.push(m);
+    });
+  } catch (groupError) {
+    if (group.length === 1) group[0].outcome = { ok: false, error: groupError };
+    else {
+      // Nothing of the group was written: each call on its own, for its own answer.
+      for (const [k, m] of group.entries()) {
+        try {
+          m.outcome = { ok: true, results: await db.batch(statements[k] as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]]) };
+          written.push(m);
+        } catch (error) {
+          m.outcome = { ok: false, error };
+        }
+      }
+    }
+  }
+  const pending = written.flatMap((m) => (m.outcome?.ok ? m.pendingOf(m.outcome.results) : []));
+  if (pending.length) await enqueueDeliveries(env, pending);
+}
