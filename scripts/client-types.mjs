@@ -40,7 +40,8 @@ const workersStub = {
         args.path === "cloudflare:sockets"
           ? `export function connect() { throw new Error("cloudflare:sockets is Workers-only"); }`
           : `export class DurableObject { constructor(ctx, env) { this.ctx = ctx; this.env = env; } }
-export class WorkerEntrypoint { constructor(ctx, env) { this.ctx = ctx; this.env = env; } }`,
+export class WorkerEntrypoint { constructor(ctx, env) { this.ctx = ctx; this.env = env; } }
+export function waitUntil() { throw new Error("waitUntil is Workers-only"); }`,
       loader: "js",
     }));
   },
