@@ -24,6 +24,8 @@ export const GROUP_MAX_BYTES = 1_000_000;
 
 /** How often a waiting call looks whether its group was written, or whether it should lead the next. */
 const POLL_MS = 1;
+/** Longer than any D1 batch may take: a group still "being written" after this is taken as lost. */
+const STUCK_MS = 60_000;
 
 type Outcome = { ok: true; results: unknown[] } | { ok: false; error: unknown };
 
@@ -39,6 +41,8 @@ interface Member {
 interface Line {
   waiting: Member[];
   writing: boolean;
+  /** When the group being written was sent. */
+  since: number;
 }
 
 const lines = new WeakMap<D1Database, Line>();
@@ -57,7 +61,7 @@ export async function writeTogether(
   pendingOf: (results: unknown[]) => string[],
 ): Promise<unknown[]> {
   let line = lines.get(env.DB);
-  if (!line) lines.set(env.DB, (line = { waiting: [], writing: false }));
+  if (!line) lines.set(env.DB, (line = { waiting: [], writing: false, since: 0 }));
   const me: Member = { build, bytes, pendingOf };
   line.waiting.push(me);
   for (;;) {
@@ -65,12 +69,17 @@ export async function writeTogether(
       if (me.outcome.ok) return me.outcome.results;
       throw me.outcome.error;
     }
-    if (!line.writing) {
+    // A leader whose request was cut off before its group ended (which waitUntil should prevent)
+    // must not stop the line: past STUCK_MS, the next call leads anyway.
+    if (!line.writing || Date.now() - line.since > STUCK_MS) {
       line.writing = true;
-      const written = writeGroup(env, takeGroup(line.waiting));
+      line.since = Date.now();
+      // Cleared in the chain waitUntil keeps alive, not after this request's own await.
+      const written = writeGroup(env, takeGroup(line.waiting)).finally(() => {
+        line.writing = false;
+      });
       keepAlive(written);
       await written;
-      line.writing = false;
       // The next in line leads the next group, from its own request, when it next looks.
       continue;
     }
@@ -102,6 +111,7 @@ function takeGroup(waiting: Member[]): Member[] {
 
 /** Never rejects: every member gets its outcome. */
 async function writeGroup(env: Env, group: Member[]): Promise<void> {
+  if (!group.length) return;
   groupSizes.push(group.length);
   if (groupSizes.length > 1_000) groupSizes.splice(0, groupSizes.length - 1_000);
   const db = database(env.DB);
