@@ -116,6 +116,25 @@ describe("calls that arrive together share one round trip", () => {
     expect(rows.map((r) => [r.id, JSON.parse(r.data).n, r.deliveries]).sort()).toEqual(ids.map((eid, n) => [eid, n, 1]).sort());
   });
 
+  it("calls from separate requests share groups: each is answered by its own request, and stored once", async () => {
+    const { id, key } = await createAccount();
+    const type = await freshType();
+    await createSubscription(key, { event_types: [type] });
+    await emitOne(env, id, type);
+    const groupsBefore = groupSizes.length;
+    // Each call is a request of its own (its own I/O context), the way clients and service bindings call.
+    const answers = await Promise.all(
+      Array.from({ length: 16 }, (_, n) => call("POST", "/v1/events", { body: { account_id: id, type, data: { n } } })),
+    );
+    expect(answers.map((a) => a.status)).toEqual(answers.map(() => 202));
+    const answered = answers.map((a) => a.json.data[0] as { id: string; deliveries: number });
+    expect(answered.map((e) => e.deliveries)).toEqual(answered.map(() => 1));
+    const ids = answered.map((e) => e.id);
+    const rows = await stored(ids);
+    expect(rows.map((r) => [r.id, JSON.parse(r.data).n, r.deliveries]).sort()).toEqual(ids.map((eid, n) => [eid, n, 1]).sort());
+    expect(Math.max(...groupSizes.slice(groupsBefore))).toBeGreaterThan(1);
+  });
+
   it("a call whose guard fails in a group leaves the others written once; it goes the careful way itself", async () => {
     const { id, key } = await createAccount();
     const changing = await freshType();
