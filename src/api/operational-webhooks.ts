@@ -16,7 +16,7 @@ import {
 import { deleteSubscription, readSecret, rotateSecret } from "../services/subscriptions";
 import { type AppEnv, createRouter, requireOperator } from "./context";
 import { DeliveryPage, DeliveryPageQuery, deliveriesPage } from "./deliveries";
-import { errorResponses, idParam, iso, json, jsonBody, PageQuery, Timestamp, security } from "./schemas";
+import { errorResponses, idParam, iso, json, jsonBody, PageQuery, rotateSecretRoute, Timestamp, security } from "./schemas";
 
 const EXAMPLE_ID = "opwh_5d0f3c2a-8b1e-4f6a-9c7d-2e4b6a8c0d1f";
 
@@ -207,24 +207,7 @@ operationalWebhookRoutes
     },
   )
   .openapi(
-    createRoute({
-      method: "post",
-      path: `${PATH}/{id}/rotate-secret`,
-      tags,
-      security,
-      summary: "Replace its secret; the old one keeps signing too for 24 h (operator)",
-      request: {
-        params: IdParam,
-        body: { content: { "application/json": { schema: RotateSecret } }, required: false },
-      },
-      responses: {
-        200: json(
-          Secret.extend({ previous_secret_expires_at: Timestamp.nullable() }),
-          "The new secret, and until when the previous one still signs",
-        ),
-        ...errorResponses,
-      },
-    }),
+    rotateSecretRoute({ path: `${PATH}/{id}/rotate-secret`, tags, summary: "Replace its secret; the old one keeps signing too for 24 h (operator)", params: IdParam, body: RotateSecret, secret: Secret }),
     async (c) => {
       const row = await findOperationalWebhook(c.env, c.req.valid("param").id);
       const body = c.req.valid("json") ?? {};

@@ -1,5 +1,5 @@
 /** Schemas shared by the /v1 routes: one chain from zod to the OpenAPI document. */
-import { z } from "@hono/zod-openapi";
+import { createRoute, z } from "@hono/zod-openapi";
 import { planNames } from "../config";
 import { formatNames } from "../core/formats";
 
@@ -61,3 +61,31 @@ export const StringMap = z.record(z.string().max(256), z.string().max(4096));
 
 /** Security requirements for the OpenAPI document. */
 export const security: Array<Record<string, string[]>> = [{ bearer: [] }, { basic: [] }];
+
+/**
+ * `POST {path}` (a `.../{id}/rotate-secret`): subscriptions and operational webhooks answer it
+ * alike, each with its own named schemas.
+ */
+export const rotateSecretRoute = <B extends z.ZodType, S extends z.ZodObject>(o: {
+  path: string;
+  tags: string[];
+  summary: string;
+  params: ReturnType<typeof idParam>;
+  body: B;
+  secret: S;
+}) =>
+  createRoute({
+    method: "post",
+    path: o.path,
+    tags: o.tags,
+    security,
+    summary: o.summary,
+    request: {
+      params: o.params,
+      body: { content: { "application/json": { schema: o.body } }, required: false },
+    },
+    responses: {
+      200: json(o.secret.extend({ previous_secret_expires_at: Timestamp.nullable() }), "The new secret, and until when the previous one still signs"),
+      ...errorResponses,
+    },
+  });

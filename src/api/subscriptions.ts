@@ -16,7 +16,7 @@ import {
   updateSubscription,
 } from "../services/subscriptions";
 import { type AppContext, createRouter, requireAccount } from "./context";
-import { errorResponses, FormatName, idParam, iso, json, jsonBody, PageQuery, StringMap, Timestamp, security } from "./schemas";
+import { errorResponses, FormatName, idParam, iso, json, jsonBody, PageQuery, StringMap, rotateSecretRoute, Timestamp, security } from "./schemas";
 
 const RATE_MESSAGE = `must be a whole number of deliveries a second from ${MIN_RATE} to ${MAX_RATE}, or null for no limit`;
 const ThrottleRate = z
@@ -248,24 +248,7 @@ export const subscriptionRoutes = createRouter()
     },
   )
   .openapi(
-    createRoute({
-      method: "post",
-      path: "/v1/subscriptions/{id}/rotate-secret",
-      tags,
-      security,
-      summary: "Replace the secret (standard keeps signing with the old one too for 24 h)",
-      request: {
-        params: IdParam,
-        body: { content: { "application/json": { schema: RotateSecret } }, required: false },
-      },
-      responses: {
-        200: json(
-          Secret.extend({ previous_secret_expires_at: Timestamp.nullable() }),
-          "The new secret, and until when the previous one still signs",
-        ),
-        ...errorResponses,
-      },
-    }),
+    rotateSecretRoute({ path: "/v1/subscriptions/{id}/rotate-secret", tags, summary: "Replace the secret (standard keeps signing with the old one too for 24 h)", params: IdParam, body: RotateSecret, secret: Secret }),
     async (c) => {
       const row = await owned(c, c.req.valid("param").id);
       const body = c.req.valid("json") ?? {};

@@ -9,9 +9,9 @@ import { type FormatName, formats } from "../core/formats";
 import { newId } from "../core/ids";
 import { ProblemError } from "../core/problem";
 import { database, sqlAll, sqlRun } from "../db/client";
-import { type AccountRow, listenSessions, type SubscriptionRow } from "../db/schema";
+import { type AccountRow, listenSessions } from "../db/schema";
 import { listenSessionOf } from "../delivery/listen";
-import { eventTypeErrors, sealSecret } from "./subscriptions";
+import { eventTypeErrors, newSubscriptionRow, sealSecret } from "./subscriptions";
 
 export const LISTEN_SCHEME = "listen://";
 export const listenTarget = (sessionId: string) => `${LISTEN_SCHEME}${sessionId}`;
@@ -37,28 +37,26 @@ export async function openListenSession(env: Env, config: Config, account: Accou
   const expiresAt = now + config.listenLeaseSeconds * 2000;
   // One secret for the session, sealed (and for smartshape, hashed) once for all its subscriptions.
   const sealed = await sealSecret(config, format, format.secret.generate());
-  const rows: SubscriptionRow[] = input.eventTypes.map((type) => ({
-    id: newId("subscription"),
-    accountId: account.id,
-    url: listenTarget(sessionId),
-    eventTypes: [type],
-    subjects: input.subjects,
-    description: `webhook listen ${sessionId}`,
-    format: format.name,
-    headers: {},
-    metadata: {},
-    active: true,
-    disabledReason: null,
-    disabledAt: null,
-    consecutiveFailures: 0,
-    ...sealed,
-    previousSecretEnc: null,
-    previousSecretUntil: null,
-    listenSessionId: sessionId,
-    throttleRate: null,
-    createdAt: now,
-    updatedAt: now,
-  }));
+  const rows = input.eventTypes.map((type) =>
+    newSubscriptionRow(
+      {
+        id: newId("subscription"),
+        accountId: account.id,
+        url: listenTarget(sessionId),
+        eventTypes: [type],
+        subjects: input.subjects,
+        description: `webhook listen ${sessionId}`,
+        format: format.name,
+        headers: {},
+        metadata: {},
+        active: true,
+        listenSessionId: sessionId,
+        throttleRate: null,
+      },
+      sealed,
+      now,
+    ),
+  );
   const values = rows.map((r) => [r.id, r.url, JSON.stringify(r.eventTypes), r.subjects === null ? null : JSON.stringify(r.subjects), r.description]);
   const [session] = await database(env.DB).batch([
     // The session limit is checked by the statement that inserts, so concurrent opens cannot pass it.

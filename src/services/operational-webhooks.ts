@@ -13,7 +13,7 @@ import { type FieldError, notFound, ProblemError } from "../core/problem";
 import { database } from "../db/client";
 import { type SubscriptionRow, subscriptions } from "../db/schema";
 import { healthOf } from "../delivery/health";
-import { sealSecret, targetErrors } from "./subscriptions";
+import { newSubscriptionRow, sealSecret, targetErrors } from "./subscriptions";
 
 const format = formats.standard;
 
@@ -48,28 +48,24 @@ export async function createOperationalWebhook(env: Env, config: Config, input: 
   fail([...targetErrors(input.url, format, config), ...eventTypeErrors(input.eventTypes), ...secretErrors(input.secret)]);
   const secret = input.secret ?? format.secret.generate();
   const now = Date.now();
-  const row: SubscriptionRow = {
-    id: newId("operationalWebhook"),
-    accountId: SYSTEM_ACCOUNT_ID,
-    url: input.url,
-    eventTypes: input.eventTypes,
-    subjects: null,
-    description: input.description,
-    format: format.name,
-    headers: {},
-    metadata: {},
-    active: input.active,
-    disabledReason: null,
-    disabledAt: null,
-    consecutiveFailures: 0,
-    ...(await sealSecret(config, format, secret)),
-    previousSecretEnc: null,
-    previousSecretUntil: null,
-    listenSessionId: null,
-    throttleRate: null,
-    createdAt: now,
-    updatedAt: now,
-  };
+  const row = newSubscriptionRow(
+    {
+      id: newId("operationalWebhook"),
+      accountId: SYSTEM_ACCOUNT_ID,
+      url: input.url,
+      eventTypes: input.eventTypes,
+      subjects: null,
+      description: input.description,
+      format: format.name,
+      headers: {},
+      metadata: {},
+      active: input.active,
+      listenSessionId: null,
+      throttleRate: null,
+    },
+    await sealSecret(config, format, secret),
+    now,
+  );
   await database(env.DB).insert(subscriptions).values(row);
   return { row, secret };
 }

@@ -81,6 +81,25 @@ export async function sealSecret(config: Config, format: Format, secret: string 
   };
 }
 
+/** What a new subscription's creator decides; the rest starts the same for every subscription. */
+export type NewSubscription = Pick<
+  SubscriptionRow,
+  "id" | "accountId" | "url" | "eventTypes" | "subjects" | "description" | "format" | "headers" | "metadata" | "active" | "listenSessionId" | "throttleRate"
+>;
+
+/** A new subscription's row, its secret already sealed (sealSecret): healthy, never rotated. */
+export const newSubscriptionRow = (fields: NewSubscription, sealed: Awaited<ReturnType<typeof sealSecret>>, now: number): SubscriptionRow => ({
+  ...fields,
+  disabledReason: null,
+  disabledAt: null,
+  consecutiveFailures: 0,
+  ...sealed,
+  previousSecretEnc: null,
+  previousSecretUntil: null,
+  createdAt: now,
+  updatedAt: now,
+});
+
 export async function createSubscription(env: Env, config: Config, account: AccountRow, input: SubscriptionInput) {
   const format = formats[input.format];
   const plan = plans[account.plan as keyof typeof plans];
@@ -91,28 +110,24 @@ export async function createSubscription(env: Env, config: Config, account: Acco
   if (used >= cap) throw planLimit(account.plan, cap);
   const secret = input.secret ?? (format.secret.kind === "optional" ? null : format.secret.generate());
   const now = Date.now();
-  const row: SubscriptionRow = {
-    id: newId("subscription"),
-    accountId: account.id,
-    url: input.url,
-    eventTypes: input.eventTypes,
-    subjects: input.subjects,
-    description: input.description,
-    format: input.format,
-    headers: input.headers,
-    metadata: input.metadata,
-    active: input.active,
-    disabledReason: null,
-    disabledAt: null,
-    consecutiveFailures: 0,
-    ...(await sealSecret(config, format, secret)),
-    previousSecretEnc: null,
-    previousSecretUntil: null,
-    listenSessionId: null,
-    throttleRate: input.throttleRate ?? null,
-    createdAt: now,
-    updatedAt: now,
-  };
+  const row = newSubscriptionRow(
+    {
+      id: newId("subscription"),
+      accountId: account.id,
+      url: input.url,
+      eventTypes: input.eventTypes,
+      subjects: input.subjects,
+      description: input.description,
+      format: input.format,
+      headers: input.headers,
+      metadata: input.metadata,
+      active: input.active,
+      listenSessionId: null,
+      throttleRate: input.throttleRate ?? null,
+    },
+    await sealSecret(config, format, secret),
+    now,
+  );
   // The cap is checked again in the batch that inserts, so concurrent creates cannot pass it: past
   // it, the guard aborts the batch (json() of a non-JSON string is an error), operational event and all.
   const counted = sql`(SELECT count(*) FROM subscriptions WHERE account_id = ${row.accountId} AND listen_session_id IS NULL)`;
