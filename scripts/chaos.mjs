@@ -48,8 +48,9 @@ const SUBSCRIPTIONS = 5;
 const DEACTIVATE_AFTER = 10;
 const RETRY_SCHEDULE = QUICK ? [1, 2, 4] : [1, 10, 60];
 const DELIVERY_TIMEOUT_MS = QUICK ? 3_000 : 10_000;
-// src/core/delivery-state.ts leaseMs: ceil(batch / 6) x DELIVERY_TIMEOUT_MS + 30 s (max_batch_size 25).
-const LEASE_MS = { one_to_six: DELIVERY_TIMEOUT_MS + 30_000, batch_of_25: 5 * DELIVERY_TIMEOUT_MS + 30_000 };
+// src/core/delivery-state.ts leaseMs, by a delivery's place in its batch's send order:
+// (floor(place / 6) + 1) x DELIVERY_TIMEOUT_MS + 30 s; the last of 250 (25 messages of ten).
+const LEASE_MS = { places_1_to_6: DELIVERY_TIMEOUT_MS + 30_000, place_250: 42 * DELIVERY_TIMEOUT_MS + 30_000 };
 const STALL_MS = DELIVERY_TIMEOUT_MS + 1_000; // 11 s in the full run
 const ATTEMPTS = RETRY_SCHEDULE.length + 1;
 const EVENTS = Number(args.events ?? (QUICK ? 100 : 1000));
