@@ -1,13 +1,14 @@
 /**
  * Group commit for warm emit calls: calls that reach this isolate while its last group is being
  * written share the next D1 round trip, one transaction for all of them, and their pending
- * deliveries share queue messages (up to ten ids each, see ./enqueue). No call waits for a
- * timer: the first goes at once; those arriving meanwhile go together as soon as it is written.
- * D1 runs one query at a time per database, so k calls in one transaction cost one commit, not k.
+ * deliveries share queue messages (up to ten ids each, see ./enqueue). No call is held back to
+ * gather a group: the first goes at once; those arriving meanwhile go together as soon as it is
+ * written. D1 runs one query at a time per database, so k calls in one transaction cost one
+ * commit, not k.
  *
- * Each call still takes exactly one round trip, and keeps its own guards: should any statement
- * of a group fail (a call's guard finds the catalog changed, say), nothing of the group was
- * written and each call is written again on its own, so it gets its own answer.
+ * Each call keeps its own guards and, when its group succeeds, takes one round trip: should any
+ * statement of a group fail (a call's guard finds the catalog changed, say), nothing of the group
+ * was written and each call is written again on its own, so it gets its own answer.
  *
  * The group's batch is prepared and sent from the request of one of its calls (the leader, which
  * waits for it anyway) and kept alive with waitUntil, so a leader whose client goes away cannot
@@ -51,12 +52,13 @@ interface Line {
 
 const lines = new WeakMap<D1Database, Line>();
 
-/** How many calls went in each group, for tests and the bench's probe. */
+/** How many calls went in each of the isolate's last 1,000 groups (the tests read it). */
 export const groupSizes: number[] = [];
 
 /**
- * Writes `statements` (one call's batch) with whatever other calls are waiting, enqueues the
- * call's pending deliveries, and answers the call's own results, or throws its own error.
+ * Writes one call's statements (`build` makes them, in whichever request sends them) with whatever
+ * other calls are waiting, enqueues its pending deliveries, and answers its own results, or
+ * throws its own error.
  */
 export async function writeTogether(
   env: Env,
