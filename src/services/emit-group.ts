@@ -20,8 +20,8 @@ import { database } from "../db/client";
 import { enqueueDeliveries } from "./enqueue";
 
 /** At most this many calls in one transaction (3 statements each), and this much bound data. */
-export const GROUP_MAX_CALLS = 25;
-export const GROUP_MAX_BYTES = 1_000_000;
+const GROUP_MAX_CALLS = 25;
+const GROUP_MAX_BYTES = 1_000_000;
 
 /** The shortest sleep of a call waiting for its group to be written, or for its turn to lead the next. */
 const POLL_MS = 1;
