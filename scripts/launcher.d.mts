@@ -3,6 +3,9 @@ export declare const CONFIG_VARS: readonly string[];
 export declare const DEFAULT_PORT: number;
 export declare const DEFAULT_STATE_DIR: string;
 export declare const DEV_VARS: string;
+export declare const WRANGLER_TOML: string;
+/** The generated configuration `wrangler dev -c` runs on when SHARDS > 1: .wrangler/generated/wrangler.shards.json. */
+export declare const SHARDS_CONFIG: string;
 
 export interface StartOptions {
   /** Default: PORT or 8787. */
@@ -26,6 +29,12 @@ export interface StartOptions {
    * Workers find Hookline for their service bindings. Default: the shell's, else wrangler's own.
    */
   devRegistry?: string;
+  /**
+   * Data shards. Default: vars.SHARDS, else the shell's SHARDS (with inheritEnv), else 1. Above 1 the
+   * launcher runs on a generated configuration (SHARDS_CONFIG) with DB_<i> and DELIVERY_QUEUE_<i> for
+   * each shard i >= 1, and applies the migrations to every database.
+   */
+  shards?: number;
 }
 
 export interface Hookline {
@@ -35,6 +44,10 @@ export interface Hookline {
   pid: number;
   stateDir: string;
   startupMs: number;
+  /** The number of data shards it runs. */
+  shards: number;
+  /** The configuration wrangler runs on: wrangler.toml, or SHARDS_CONFIG when shards > 1. */
+  config: string;
   /** Stops the whole process group, waits until the port is free, stops the sweep. Idempotent. */
   stop(): Promise<void>;
   /** Sends a signal to the whole group at once (default SIGKILL). */
@@ -98,3 +111,11 @@ export declare function isPortFree(port: number): Promise<boolean>;
 export declare function waitForPortFree(port: number, timeoutMs?: number): Promise<void>;
 export declare function processGroupMembers(pgid: number): number[];
 export declare function ensureDevVars(): string;
+/** SHARDS as a number: an integer from 1 to 1000 ("" and undefined are 1); throws otherwise. */
+export declare function parseShards(value: string | number | undefined): number;
+/** The local database_id of shard i (00000000-0000-0000-0000-<i, 12 digits>). */
+export declare function shardDatabaseId(i: number): string;
+/** wrangler.toml (as parsed) plus shards 1..n-1 and vars.SHARDS, relative paths rewritten for `dir`. */
+export declare function shardedConfig(config: Record<string, any>, shards: number, options?: { root?: string; dir?: string }): Record<string, any>;
+/** Writes SHARDS_CONFIG for `shards` shards (only when it changes). */
+export declare function writeShardsConfig(shards: number): Promise<{ path: string; databases: string[] }>;

@@ -10,6 +10,12 @@
  * waits for GET /health, and fires the cron sweep itself (`wrangler dev` never fires
  * cron triggers: it only offers /__scheduled under --test-scheduled).
  *
+ * Data shards (SHARDS=N, N > 1): wrangler.toml declares shard 0 only (DB, DELIVERY_QUEUE). The
+ * launcher writes .wrangler/generated/wrangler.shards.json, wrangler.toml plus shard i = 1..N-1
+ * (D1 binding DB_<i> = database hookline-<i>, queue binding DELIVERY_QUEUE_<i> = queue
+ * hookline-deliveries-<i> with its consumer) and vars.SHARDS, applies the migrations to every
+ * database, and runs `wrangler dev -c` on it. SHARDS=1 runs on wrangler.toml itself, as always.
+ *
  * startWorker({ config, port, devRegistry }) runs another Worker (e.g. one that binds to
  * Hookline through a service binding) under the same supervision. Two `wrangler dev`
  * processes find each other through wrangler's local dev registry: give both the same
@@ -22,11 +28,11 @@
  * process that launched it dies (its stdin pipe closes), even by SIGKILL.
  */
 import { spawn } from "node:child_process";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -44,11 +50,16 @@ export const CONFIG_VARS = [
   "LOG_RETENTION_DAYS",
   "LISTEN_LEASE_SECONDS",
   "PORTAL_FRAME_ANCESTORS",
+  "SHARDS",
 ];
 
 export const DEFAULT_PORT = 8787;
 export const DEFAULT_STATE_DIR = join(ROOT, ".wrangler", "state");
 export const DEV_VARS = join(ROOT, ".dev.vars");
+export const WRANGLER_TOML = join(ROOT, "wrangler.toml");
+/** The configuration `wrangler dev -c` runs on when SHARDS > 1 (git-ignored, rewritten on each start). */
+export const SHARDS_CONFIG = join(ROOT, ".wrangler", "generated", "wrangler.shards.json");
+const MAX_SHARDS = 1000;
 const SWEEP_PATH = "/__scheduled?cron=*+*+*+*+*";
 const TAIL_LINES = 60;
 
@@ -235,6 +246,105 @@ async function waitUntilReady(handle, { port, what, expected = "answer", timeout
   }
 }
 
+/** SHARDS as a number: an integer from 1 to 1000 ("" and undefined are 1). */
+export function parseShards(value) {
+  const raw = value === undefined || value === "" ? "1" : String(value).trim();
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw) || !Number.isInteger(n) || n < 1 || n > MAX_SHARDS) {
+    throw new Error(`SHARDS must be an integer from 1 to ${MAX_SHARDS}, got "${value}"`);
+  }
+  return n;
+}
+
+/** The local id of shard i's database (shard 0's is wrangler.toml's placeholder, all zeros). */
+export const shardDatabaseId = (i) => `00000000-0000-0000-0000-${String(i).padStart(12, "0")}`;
+
+/**
+ * The wrangler configuration of `shards` data shards: `config` (wrangler.toml as parsed) plus, for
+ * each shard i >= 1, the D1 database DB_<i> (`<shard 0's database_name>-<i>`, same migrations), the
+ * queue producer DELIVERY_QUEUE_<i> (`<shard 0's queue>-<i>`) and a consumer with shard 0's settings;
+ * and vars.SHARDS. Relative paths are rewritten relative to `dir`, where the result is written
+ * (wrangler resolves them against the configuration file's directory).
+ */
+export function shardedConfig(config, shards, { root = ROOT, dir = dirname(SHARDS_CONFIG) } = {}) {
+  const n = parseShards(shards);
+  const rel = (path) => relative(dir, resolve(root, path)) || ".";
+  const db0 = (config.d1_databases ?? []).find((db) => db.binding === "DB");
+  const producer0 = (config.queues?.producers ?? []).find((p) => p.binding === "DELIVERY_QUEUE");
+  const consumer0 = producer0 && (config.queues?.consumers ?? []).find((c) => c.queue === producer0.queue);
+  if (!db0?.database_name) throw new Error("wrangler.toml has no D1 database with binding DB (shard 0)");
+  if (!producer0?.queue) throw new Error("wrangler.toml has no queue producer with binding DELIVERY_QUEUE (shard 0)");
+  if (!consumer0) throw new Error(`wrangler.toml has no consumer of ${producer0.queue} (shard 0)`);
+
+  // Shards >= 1 are generated: entries of theirs already in wrangler.toml give way.
+  const shardBinding = (prefix, name) => new RegExp(`^${prefix}_\\d+$`).test(name ?? "");
+  const shardQueue = (queue) => queue !== producer0.queue && queue?.startsWith(`${producer0.queue}-`) && /-\d+$/.test(queue);
+  const d1 = (config.d1_databases ?? []).filter((db) => !shardBinding("DB", db.binding));
+  const producers = config.queues.producers.filter((p) => !shardBinding("DELIVERY_QUEUE", p.binding));
+  const consumers = (config.queues.consumers ?? []).filter((c) => !shardQueue(c.queue));
+  for (let i = 1; i < n; i++) {
+    d1.push({ ...db0, binding: `DB_${i}`, database_name: `${db0.database_name}-${i}`, database_id: shardDatabaseId(i) });
+    delete d1.at(-1).preview_database_id;
+    producers.push({ ...producer0, binding: `DELIVERY_QUEUE_${i}`, queue: `${producer0.queue}-${i}` });
+    consumers.push({ ...consumer0, queue: `${producer0.queue}-${i}` });
+  }
+
+  const out = {
+    ...config,
+    main: config.main === undefined ? undefined : rel(config.main),
+    d1_databases: d1.map((db) => ({ ...db, migrations_dir: rel(db.migrations_dir ?? "migrations") })),
+    queues: { ...config.queues, producers, consumers },
+    vars: { ...config.vars, SHARDS: String(n) },
+  };
+  if (config.assets?.directory !== undefined) out.assets = { ...config.assets, directory: rel(config.assets.directory) };
+  if (config.build) {
+    // watch_dir is joined to the configuration's directory; a custom build runs in build.cwd, else wrangler's cwd.
+    const watch = config.build.watch_dir ?? "./src";
+    out.build = {
+      ...config.build,
+      cwd: resolve(root, config.build.cwd ?? "."),
+      watch_dir: Array.isArray(watch) ? watch.map(rel) : rel(watch),
+    };
+  }
+  if (config.tsconfig !== undefined) out.tsconfig = rel(config.tsconfig);
+  if (config.base_dir !== undefined) out.base_dir = rel(config.base_dir);
+  return out;
+}
+
+/**
+ * A wrangler configuration file as wrangler itself parses it (scripts/deploy/resources.mjs), read in
+ * a child process: importing wrangler installs SIGINT and SIGTERM handlers of its own, which would
+ * end the launcher's process before it stops its wrangler.
+ */
+async function readConfig(path) {
+  const json = await new Promise((res, rej) => {
+    const child = spawn(process.execPath, [SELF, "--read-config", path], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("error", rej);
+    child.on("exit", (code, signal) => (code === 0 ? res(stdout) : rej(new Error(`could not read ${path} (${signal ?? code}):\n${stderr}`))));
+  });
+  return JSON.parse(json);
+}
+
+/**
+ * Writes the configuration of `shards` data shards to SHARDS_CONFIG (only when it changes: a
+ * running `wrangler dev` on it would reload) and returns its path and database names.
+ */
+export async function writeShardsConfig(shards) {
+  const config = shardedConfig(await readConfig(WRANGLER_TOML), shards);
+  const text = JSON.stringify(config, null, 2) + "\n";
+  mkdirSync(dirname(SHARDS_CONFIG), { recursive: true });
+  if (!existsSync(SHARDS_CONFIG) || readFileSync(SHARDS_CONFIG, "utf8") !== text) {
+    const tmp = `${SHARDS_CONFIG}.${process.pid}.tmp`;
+    writeFileSync(tmp, text);
+    renameSync(tmp, SHARDS_CONFIG);
+  }
+  return { path: SHARDS_CONFIG, databases: config.d1_databases.map((db) => db.database_name) };
+}
+
 /** The environment of every wrangler the launcher runs. */
 function wranglerEnv(devRegistry) {
   // CI=true: no prompts (migrations apply asks to confirm otherwise). The machines are offline:
@@ -267,6 +377,8 @@ function wranglerEnv(devRegistry) {
  * @param {number} [options.readyTimeoutMs] how long to wait for /health (default 60000)
  * @param {string} [options.devRegistry] wrangler's local dev registry directory (WRANGLER_REGISTRY_PATH), where
  *   other local Workers find Hookline for their service bindings; default: the shell's, else wrangler's own
+ * @param {number} [options.shards] data shards; default vars.SHARDS, else the shell's SHARDS (when inheritEnv), else 1.
+ *   Above 1 it runs on a generated configuration (SHARDS_CONFIG) with a database and a queue per shard
  */
 export async function startHookline(options = {}) {
   const {
@@ -280,6 +392,7 @@ export async function startHookline(options = {}) {
     readyTimeoutMs = 60_000,
     devRegistry,
   } = options;
+  const shards = parseShards(options.shards ?? vars?.SHARDS ?? (inheritEnv ? process.env.SHARDS : undefined));
   const stateDir = resolve(stateDirOption);
   const url = `http://127.0.0.1:${port}`;
   const log = (line) => quiet || console.log(`[launcher] ${line}`);
@@ -290,12 +403,16 @@ export async function startHookline(options = {}) {
   const passed = {};
   if (inheritEnv) for (const name of CONFIG_VARS) if (process.env[name] !== undefined) passed[name] = process.env[name];
   for (const [name, value] of Object.entries(vars ?? {})) if (value !== undefined) passed[name] = String(value);
+  // The generated configuration carries SHARDS (as a plain var) with the bindings made for it.
+  if (shards > 1) delete passed.SHARDS;
 
   const env = wranglerEnv(devRegistry);
 
   const envFileArgs = [];
   if (devVars) {
     ensureDevVars();
+    // wrangler reads the .dev.vars beside its configuration: a generated one's is elsewhere.
+    if (shards > 1) envFileArgs.push("--env-file", DEV_VARS);
   } else {
     // With an --env-file wrangler skips .dev.vars; an empty one loads nothing.
     const empty = join(stateDir, "launcher-empty.env");
@@ -304,11 +421,24 @@ export async function startHookline(options = {}) {
   }
 
   const started = Date.now();
-  await run(["d1", "migrations", "apply", "hookline", "--local", "--persist-to", stateDir], env);
-  log(`migrations applied in ${Date.now() - started} ms`);
+  let configArgs = [];
+  if (shards === 1) {
+    await run(["d1", "migrations", "apply", "hookline", "--local", "--persist-to", stateDir], env);
+    log(`migrations applied in ${Date.now() - started} ms`);
+  } else {
+    const generated = await writeShardsConfig(shards);
+    configArgs = ["--config", generated.path];
+    // One database after another, ~3-4 s each. Parallel runs on one state directory were barely
+    // faster on two cores, and 2 of 18 tries lost a run to workerd's "database is locked" (SQLITE_BUSY).
+    for (const name of generated.databases) {
+      await run(["d1", "migrations", "apply", name, "--local", "--persist-to", stateDir, ...configArgs], env);
+    }
+    log(`${shards} shards (${relative(ROOT, generated.path)}): migrations applied to ${generated.databases.join(", ")} in ${Date.now() - started} ms`);
+  }
 
   const devArgs = [
     "dev",
+    ...configArgs,
     "--ip", "127.0.0.1",
     "--port", String(port),
     "--persist-to", stateDir,
@@ -368,6 +498,9 @@ export async function startHookline(options = {}) {
     pid, // the process group id: the supervisor, wrangler and every workerd
     stateDir,
     startupMs,
+    shards,
+    /** The configuration wrangler runs on: wrangler.toml, or the generated one when shards > 1. */
+    config: shards > 1 ? SHARDS_CONFIG : WRANGLER_TOML,
     /** Stops the whole process group, waits until the port is free, stops the sweep. Idempotent. */
     stop,
     /** Sends a signal to the whole group at once (chaos: SIGKILL for a crash, SIGSTOP/SIGCONT for a hang). */
@@ -518,4 +651,10 @@ function supervise(command, args) {
 
 if (process.argv[1] === SELF && process.argv[2] === "--supervise") {
   supervise(process.argv[3], process.argv.slice(4));
+}
+
+// `node launcher.mjs --read-config <wrangler.toml>`: prints the configuration as JSON (for readConfig).
+if (process.argv[1] === SELF && process.argv[2] === "--read-config") {
+  const { readWranglerConfig } = await import("./deploy/resources.mjs");
+  process.stdout.write(JSON.stringify(await readWranglerConfig(process.argv[3])));
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm start`: Hookline on 127.0.0.1:8787 (PORT overrides), state in .wrangler/state
 // (STATE_DIR overrides), configuration from .dev.vars plus any configuration variable (README "Configuration") set
-// in the shell. Runs until Ctrl-C or SIGTERM, then stops wrangler and every workerd.
+// in the shell; SHARDS=<n> runs n data shards (a D1 database and a queue each). Runs until Ctrl-C
+// or SIGTERM, then stops wrangler and every workerd.
 import { relative } from "node:path";
 import { DEV_VARS, startHookline } from "./launcher.mjs";
 
@@ -14,6 +15,10 @@ try {
 }
 
 const here = (path) => relative(process.cwd(), path) || path;
+const shards =
+  hookline.shards === 1
+    ? "1 (SHARDS=<n> npm start for more)"
+    : `${hookline.shards} (D1 databases hookline, hookline-1${hookline.shards > 2 ? ` ... hookline-${hookline.shards - 1}` : ""}; configuration ${here(hookline.config)})`;
 const token =
   process.env.ADMIN_TOKEN !== undefined ? "the ADMIN_TOKEN variable of your shell" : `ADMIN_TOKEN in ${here(DEV_VARS)} (readable by you only)`;
 console.log(`
@@ -24,6 +29,7 @@ Hookline is ready on ${hookline.url} (started in ${(hookline.startupMs / 1000).t
   health:          ${hookline.url}/health
   operator token:  ${token}; send it as Authorization: Bearer <token>
   local state:     ${here(hookline.stateDir)} (D1, queues and Durable Objects; delete it to start afresh)
+  data shards:     ${shards}
   cron sweep:      fired every minute through /__scheduled
 Press Ctrl-C to stop.
 `);

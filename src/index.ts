@@ -10,6 +10,9 @@ import { emitEvents } from "./services/emit";
 import { EmitEvent, type EmitEventInput, type EmitResultBody, MAX_BATCH } from "./services/emit-schema";
 import type { DeliveryMessage } from "./services/enqueue";
 import { count, instrument, sweepClock } from "./metrics";
+import { allShards, shardOfQueue } from "./db/shards";
+import { reconcileCatalog } from "./services/catalog";
+import { replicateOperationalWebhooks } from "./services/operational-webhooks";
 
 export { SubscriptionHealth } from "./delivery/health";
 export { ListenSession } from "./delivery/listen";
@@ -29,12 +32,22 @@ export default class Hookline extends WorkerEntrypoint<Env> {
 
   queue(batch: MessageBatch<DeliveryMessage>): Promise<void> {
     count("invocations", "queue");
-    return handleDeliveryBatch(batch, instrument(this.env, "queue"));
+    // Each shard has its own queue: the batch's queue says whose deliveries these are.
+    return handleDeliveryBatch(batch, shardOfQueue(instrument(this.env, "queue"), batch.queue));
   }
 
   async scheduled(): Promise<void> {
     count("invocations", "scheduled");
-    await sweep(instrument(this.env, "scheduled"), sweepClock());
+    const env = instrument(this.env, "scheduled");
+    const now = sweepClock();
+    // Every shard swept at once: a slow or failing one holds back only its own accounts.
+    const swept = await Promise.allSettled([
+      ...allShards(env).map((shard) => sweep(shard, now)),
+      reconcileCatalog(env),
+      replicateOperationalWebhooks(env),
+    ]);
+    const failed = swept.find((s): s is PromiseRejectedResult => s.status === "rejected");
+    if (failed) throw failed.reason;
   }
 
   async emit(event: EmitEventInput): Promise<EmitResultBody> {

@@ -161,6 +161,12 @@ export function instrument(env: Env, handler: Handler = "fetch"): Env {
       DELIVERY_QUEUE: countedQueue(env.DELIVERY_QUEUE),
       SUBSCRIPTION_HEALTH: countedNamespace(env.SUBSCRIPTION_HEALTH),
     };
+    // Every shard's database and queue (src/db/shards.ts), so the cost figures count them all.
+    const shardBindings = wrapped as unknown as Record<string, unknown>;
+    for (const [name, value] of Object.entries(env)) {
+      if (/^DB_\d+$/.test(name)) shardBindings[name] = countedD1(value as D1Database, handler);
+      else if (/^DELIVERY_QUEUE_\d+$/.test(name)) shardBindings[name] = countedQueue(value as Queue<unknown>);
+    }
     byHandler[handler] = wrapped;
   }
   return wrapped;

@@ -4,6 +4,9 @@ declare namespace Cloudflare {
     FUZZ_RUNS?: string;
     FUZZ_SEED?: string;
     FUZZ_MIN_REQUESTS?: string;
+    /** Shard 1, bound by vitest.shards.config.ts only (test/shards). */
+    DB_1?: D1Database;
+    DELIVERY_QUEUE_1?: Queue<import("../src/services/enqueue").DeliveryMessage>;
   }
   interface GlobalProps {
     mainModule: typeof import("../src/index");

@@ -3,3 +3,7 @@ import { env } from "cloudflare:workers";
 
 // Storage is isolated per test file, so each file starts from the migrated schema.
 await applyD1Migrations(env.DB, env.TEST_MIGRATIONS);
+// Every data shard's database carries the same schema: DB_1, DB_2, ... where the pool binds them
+// (vitest.shards.config.ts).
+const bindings = env as unknown as Record<string, D1Database | undefined>;
+for (let i = 1; bindings[`DB_${i}`]; i++) await applyD1Migrations(bindings[`DB_${i}`]!, env.TEST_MIGRATIONS);

@@ -1,6 +1,6 @@
 /** Accounts and their API keys (README "The API": auth). */
 import { createRoute, z } from "@hono/zod-openapi";
-import { and, desc, eq } from "drizzle-orm";
+import { and, desc, eq, ne, sql } from "drizzle-orm";
 import { DEFAULT_PLAN, plans } from "../config";
 import { idRegex, newId } from "../core/ids";
 import { generateApiKey } from "../core/keys";
@@ -8,6 +8,7 @@ import { SYSTEM_ACCOUNT_ID } from "../core/operational";
 import { notFound, ProblemError, problemBody } from "../core/problem";
 import { database, isUniqueViolation } from "../db/client";
 import { type AccountRow, accounts, apiKeys } from "../db/schema";
+import { control, shardCount, shardEnv } from "../db/shards";
 import { deleteAccount } from "../services/accounts";
 import { revokeListenKey } from "../services/listen";
 import { type AppContext, createRouter, requireAccount, requireOperator } from "./context";
@@ -23,6 +24,7 @@ const Account = z
     email: z.string().nullable(),
     plan: PlanName,
     max_subscriptions: z.number().int(),
+    shard: z.number().int().openapi({ description: "The data shard (0 to SHARDS-1) holding the account's subscriptions, events and log" }),
     created_at: Timestamp,
     updated_at: Timestamp,
   })
@@ -41,6 +43,12 @@ const CreateAccount = z
     name: z.string().regex(ACCOUNT_NAME, "must match ^[a-z0-9][a-z0-9_-]{0,63}$"),
     email: Email.optional(),
     plan: PlanName.optional(),
+    shard: z
+      .number()
+      .int()
+      .nonnegative()
+      .optional()
+      .openapi({ description: "The data shard to put it on (0 to SHARDS-1); by default the one with the fewest accounts" }),
   })
   .openapi("CreateAccount");
 const UpdateAccount = z
@@ -58,6 +66,7 @@ export const serializeAccount = (a: AccountRow) => ({
   email: a.email,
   plan: a.plan as z.infer<typeof PlanName>,
   max_subscriptions: plans[a.plan as keyof typeof plans]?.maxSubscriptions ?? 0,
+  shard: a.shard,
   created_at: iso(a.createdAt)!,
   updated_at: iso(a.updatedAt)!,
 });
@@ -77,9 +86,33 @@ async function visibleAccount(c: AppContext, id: string): Promise<AccountRow> {
   }
   // The system account (operational webhooks) is no one's to read, change, delete or give a key.
   if (!idRegex("account").test(id) || id === SYSTEM_ACCOUNT_ID) throw notFound("Account");
-  const [row] = await database(c.env.DB).select().from(accounts).where(eq(accounts.id, id)).limit(1);
+  const [row] = await database(control(c.env)).select().from(accounts).where(eq(accounts.id, id)).limit(1);
   if (!row) throw notFound("Account");
   return row;
+}
+
+/**
+ * The shard a new account goes to: the one named (422 when there is no such shard), else the
+ * one with the fewest accounts, the lowest on a tie.
+ */
+async function placement(env: Env, named: number | undefined): Promise<number> {
+  const n = shardCount(env);
+  if (named !== undefined) {
+    if (named >= n) {
+      throw new ProblemError("validation", `shard: there are ${n} shard(s), numbered 0 to ${n - 1}`, [
+        { path: "shard", message: `must be from 0 to ${n - 1}` },
+      ]);
+    }
+    return named;
+  }
+  if (n === 1) return 0;
+  const rows = await database(control(env))
+    .select({ shard: accounts.shard, n: sql<number>`count(*)` })
+    .from(accounts)
+    .where(ne(accounts.id, SYSTEM_ACCOUNT_ID))
+    .groupBy(accounts.shard);
+  const load = Array.from({ length: n }, (_, i) => rows.find((r) => r.shard === i)?.n ?? 0);
+  return load.indexOf(Math.min(...load));
 }
 
 async function insertKey(env: Env, accountId: string, now: number) {
@@ -113,11 +146,12 @@ export const accountRoutes = createRouter()
         name: body.name,
         email: body.email ?? null,
         plan: body.plan ?? DEFAULT_PLAN,
+        shard: await placement(c.env, body.shard),
         createdAt: now,
         updatedAt: now,
       };
       const key = await insertKey(c.env, account.id, now);
-      const db = database(c.env.DB);
+      const db = database(control(c.env));
       // Both rows or neither: a batch is one transaction. The unique name settles races.
       try {
         await db.batch([db.insert(accounts).values(account), db.insert(apiKeys).values(key.row)]);
@@ -126,6 +160,16 @@ export const accountRoutes = createRouter()
         throw new ProblemError("conflict", `an account named "${body.name}" already exists`, [
           { path: "name", message: "already taken" },
         ]);
+      }
+      // Its shard's copy of the row (src/db/shards.ts), before anyone holds its key; without
+      // it the account is not created.
+      if (account.shard !== 0) {
+        try {
+          await database(shardEnv(c.env, account.shard).DB).insert(accounts).values(account);
+        } catch (err) {
+          await db.delete(accounts).where(eq(accounts.id, account.id));
+          throw err;
+        }
       }
       return c.json({ ...serializeAccount(account), api_key: key.answer }, 201);
     },
@@ -172,7 +216,10 @@ export const accountRoutes = createRouter()
         ...(body.email !== undefined ? { email: body.email } : {}),
         updatedAt: Date.now(),
       };
-      await database(c.env.DB).update(accounts).set(changes).where(eq(accounts.id, current.id));
+      await database(control(c.env)).update(accounts).set(changes).where(eq(accounts.id, current.id));
+      if (current.shard !== 0) {
+        await database(shardEnv(c.env, current.shard).DB).update(accounts).set(changes).where(eq(accounts.id, current.id));
+      }
       return c.json(serializeAccount({ ...current, ...changes }), 200);
     },
   )
@@ -196,7 +243,7 @@ export const accountRoutes = createRouter()
     async (c) => {
       requireOperator(c);
       const account = await visibleAccount(c, c.req.valid("param").id);
-      const { complete } = await deleteAccount(c.env, account.id);
+      const { complete } = await deleteAccount(c.env, account);
       if (!complete) {
         const detail = `${account.id}'s keys, subscriptions and listen sessions are deleted, but its log is larger than one call deletes: send DELETE again to go on`;
         return problemResponse(problemBody("unavailable", detail), { "retry-after": "0" });
@@ -216,7 +263,7 @@ export const accountRoutes = createRouter()
     }),
     async (c) => {
       const account = await visibleAccount(c, c.req.valid("param").id);
-      const rows = await database(c.env.DB)
+      const rows = await database(control(c.env))
         .select({ id: apiKeys.id, prefix: apiKeys.prefix, createdAt: apiKeys.createdAt })
         .from(apiKeys)
         .where(eq(apiKeys.accountId, account.id))
@@ -237,7 +284,7 @@ export const accountRoutes = createRouter()
     async (c) => {
       const account = await visibleAccount(c, c.req.valid("param").id);
       const key = await insertKey(c.env, account.id, Date.now());
-      await database(c.env.DB).insert(apiKeys).values(key.row);
+      await database(control(c.env)).insert(apiKeys).values(key.row);
       return c.json(key.answer, 201);
     },
   )
@@ -254,12 +301,12 @@ export const accountRoutes = createRouter()
     async (c) => {
       const { id, key_id } = c.req.valid("param");
       const account = await visibleAccount(c, id);
-      const deleted = await database(c.env.DB)
+      const deleted = await database(control(c.env))
         .delete(apiKeys)
         .where(and(eq(apiKeys.id, key_id), eq(apiKeys.accountId, account.id)))
         .returning({ id: apiKeys.id });
       if (deleted.length === 0) throw notFound("API key");
-      await revokeListenKey(c.env, account.id, key_id);
+      await revokeListenKey(shardEnv(c.env, account.shard), account.id, key_id);
       return c.body(null, 204);
     },
   );

@@ -9,6 +9,7 @@ import { hashApiKey, parseAuthorization } from "../core/keys";
 import { ProblemError } from "../core/problem";
 import { database } from "../db/client";
 import { accounts, apiKeys } from "../db/schema";
+import { control, shardEnv } from "../db/shards";
 import type { AppEnv, Principal } from "./context";
 
 const unauthorized = (detail: string) => new ProblemError("unauthorized", detail);
@@ -26,7 +27,7 @@ export async function authenticate(env: Env, adminToken: string | null, header: 
   const token = creds.scheme === "bearer" ? creds.token : creds.password;
   const operatorMayCall = creds.scheme === "bearer" && adminToken !== null;
   if (operatorMayCall && (await timingSafeEqualStrings(token, adminToken))) return { kind: "operator" };
-  const [row] = await database(env.DB)
+  const [row] = await database(control(env))
     .select({ keyId: apiKeys.id, account: accounts })
     .from(apiKeys)
     .innerJoin(accounts, eq(accounts.id, apiKeys.accountId))
@@ -42,7 +43,13 @@ export async function authenticate(env: Env, adminToken: string | null, header: 
   return { kind: "account", account: row.account, keyId: row.keyId };
 }
 
+/**
+ * Sets the principal; for an account, its requests see the bindings of the account's shard
+ * (`c.env.DB` is its data; control tables are read through `control(c.env)`).
+ */
 export const requireAuth = createMiddleware<AppEnv>(async (c, next) => {
-  c.set("principal", await authenticate(c.env, c.get("config").adminToken, c.req.header("authorization")));
+  const principal = await authenticate(c.env, c.get("config").adminToken, c.req.header("authorization"));
+  c.set("principal", principal);
+  if (principal.kind === "account") c.env = shardEnv(c.env, principal.account.shard);
   await next();
 });

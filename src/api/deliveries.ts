@@ -4,6 +4,7 @@ import { and, asc, eq } from "drizzle-orm";
 import { idRegex } from "../core/ids";
 import { notFound, ProblemError } from "../core/problem";
 import { database } from "../db/client";
+import { findOnShards } from "../db/shards";
 import { afterCursor, newestFirst, toPage } from "../db/pagination";
 import { attempts, deliveries } from "../db/schema";
 import { attemptsOf } from "../delivery/attempt-log";
@@ -40,33 +41,49 @@ const Recover = z
 async function visibleDelivery(c: AppContext, id: string) {
   if (!idRegex("delivery").test(id)) throw notFound("Delivery");
   const principal = c.get("principal");
-  const [row] = await database(c.env.DB)
-    .select()
-    .from(deliveries)
-    .where(
-      and(eq(deliveries.id, id), principal.kind === "account" ? eq(deliveries.accountId, principal.account.id) : undefined),
-    );
-  if (!row) throw notFound("Delivery");
-  return row;
+  const read = async (env: Env) => {
+    const [row] = await database(env.DB)
+      .select()
+      .from(deliveries)
+      .where(
+        and(eq(deliveries.id, id), principal.kind === "account" ? eq(deliveries.accountId, principal.account.id) : undefined),
+      );
+    return row ?? null;
+  };
+  // An account's deliveries are on its shard; the operator's may be on any.
+  const hit = principal.kind === "account" ? { value: await read(c.env), shard: c.env } : await findOnShards(c.env, read);
+  if (!hit?.value) throw notFound("Delivery");
+  return { row: hit.value, env: hit.shard };
 }
 
 export const DeliveryPageQuery = PageQuery.extend({ status: DeliveryStatus.optional() });
 export const DeliveryPage = z.object({ data: z.array(Delivery), next_cursor: z.string().nullable() });
 
-/** A page of one subscription's delivery log, newest first: what every log route of a subscription answers. */
-export async function deliveriesPage(env: Env, subscriptionId: string, q: z.infer<typeof DeliveryPageQuery>) {
-  const rows = await database(env.DB)
-    .select()
-    .from(deliveries)
-    .where(
-      and(
-        eq(deliveries.subscriptionId, subscriptionId),
-        q.status ? eq(deliveries.status, q.status) : undefined,
-        afterCursor(deliveries.createdAt, deliveries.id, q.cursor),
-      ),
-    )
-    .orderBy(...newestFirst(deliveries.createdAt, deliveries.id))
-    .limit(q.limit + 1);
+/**
+ * A page of one subscription's delivery log, newest first: what every log route of a subscription
+ * answers. An operational webhook's log is on every shard (its copies fan out there): pass them
+ * all, and their pages are merged (the cursor is a point in the global order).
+ */
+export async function deliveriesPage(env: Env | Env[], subscriptionId: string, q: z.infer<typeof DeliveryPageQuery>) {
+  const pageOf = (shard: Env) =>
+    database(shard.DB)
+      .select()
+      .from(deliveries)
+      .where(
+        and(
+          eq(deliveries.subscriptionId, subscriptionId),
+          q.status ? eq(deliveries.status, q.status) : undefined,
+          afterCursor(deliveries.createdAt, deliveries.id, q.cursor),
+        ),
+      )
+      .orderBy(...newestFirst(deliveries.createdAt, deliveries.id))
+      .limit(q.limit + 1);
+  const rows = Array.isArray(env)
+    ? (await Promise.all(env.map(pageOf)))
+        .flat()
+        .sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
+        .slice(0, q.limit + 1)
+    : await pageOf(env);
   const page = toPage(rows, q.limit);
   return { data: page.rows.map(serializeDelivery), next_cursor: page.nextCursor };
 }
@@ -101,8 +118,8 @@ export const deliveryRoutes = createRouter()
       responses: { 200: json(Delivery.extend({ attempts: z.array(Attempt) }), "The delivery"), ...errorResponses },
     }),
     async (c) => {
-      const delivery = await visibleDelivery(c, c.req.valid("param").id);
-      const rows = await database(c.env.DB)
+      const { row: delivery, env } = await visibleDelivery(c, c.req.valid("param").id);
+      const rows = await database(env.DB)
         .select()
         .from(attempts)
         .where(eq(attempts.deliveryId, delivery.id))
@@ -124,8 +141,8 @@ export const deliveryRoutes = createRouter()
       },
     }),
     async (c) => {
-      const delivery = await visibleDelivery(c, c.req.valid("param").id);
-      return c.json(serializeDelivery(await redeliver(c.env, delivery)), 202);
+      const { row: delivery, env } = await visibleDelivery(c, c.req.valid("param").id);
+      return c.json(serializeDelivery(await redeliver(env, delivery)), 202);
     },
   )
   .openapi(

@@ -6,6 +6,8 @@ import { schemaErrors, schemaProblem } from "../core/json-schema";
 import { notFound, ProblemError } from "../core/problem";
 import { database, isUniqueViolation } from "../db/client";
 import { type EventTypeRow, eventTypes } from "../db/schema";
+import { control } from "../db/shards";
+import { replicateEventType } from "../services/catalog";
 import { createRouter, requireOperator } from "./context";
 import { jsonWithRaw, raw } from "./raw-json";
 import { errorResponses, iso, json, jsonBody, Timestamp, security } from "./schemas";
@@ -96,7 +98,7 @@ export const eventTypeRoutes = createRouter()
     }),
     async (c) => {
       const { limit, cursor, include_deprecated } = c.req.valid("query");
-      const rows = await database(c.env.DB)
+      const rows = await database(control(c.env))
         .select()
         .from(eventTypes)
         .where(
@@ -123,7 +125,7 @@ export const eventTypeRoutes = createRouter()
       responses: { 200: json(EventType, "The event type"), ...errorResponses },
     }),
     async (c) => {
-      const [row] = await database(c.env.DB)
+      const [row] = await database(control(c.env))
         .select()
         .from(eventTypes)
         .where(eq(eventTypes.name, c.req.valid("param").name));
@@ -156,13 +158,14 @@ export const eventTypeRoutes = createRouter()
         updatedAt: now,
       };
       try {
-        await database(c.env.DB).insert(eventTypes).values(row);
+        await database(control(c.env)).insert(eventTypes).values(row);
       } catch (err) {
         if (!isUniqueViolation(err, "event_types.name")) throw err;
         throw new ProblemError("conflict", `event type ${body.name} already exists`, [
           { path: "name", message: "already exists" },
         ]);
       }
+      await replicateEventType(c.env, row);
       return jsonWithRaw(c, serialize(row), 201);
     },
   )
@@ -178,7 +181,7 @@ export const eventTypeRoutes = createRouter()
     }),
     async (c) => {
       requireOperator(c);
-      const db = database(c.env.DB);
+      const db = database(control(c.env));
       const [current] = await db.select().from(eventTypes).where(eq(eventTypes.name, c.req.valid("param").name));
       if (!current) throw notFound("Event type");
       const body = c.req.valid("json");
@@ -194,6 +197,7 @@ export const eventTypeRoutes = createRouter()
         checkSchemaAndExample(parsed(next.schema) as Record<string, unknown> | null, parsed(next.example));
       }
       await db.update(eventTypes).set(next).where(eq(eventTypes.name, current.name));
+      await replicateEventType(c.env, next);
       return jsonWithRaw(c, serialize(next), 200);
     },
   );

@@ -5,6 +5,7 @@ import { notFound } from "../core/problem";
 import { database } from "../db/client";
 import { afterCursor, newestFirst, toPage } from "../db/pagination";
 import { deliveries, events } from "../db/schema";
+import { allShards, findOnShards, homeOf } from "../db/shards";
 import { emitEvents } from "../services/emit";
 import { EmitBody, EmitResult } from "../services/emit-schema";
 import { type AppContext, createRouter, requireOperator } from "./context";
@@ -88,20 +89,29 @@ export const eventRoutes = createRouter()
     async (c) => {
       const q = c.req.valid("query");
       const account = accountScope(c, q.account_id);
-      const rows = await database(c.env.DB)
-        .select()
-        .from(events)
-        .where(
-          and(
-            account ? eq(events.accountId, account) : undefined,
-            q.type ? eq(events.type, q.type) : undefined,
-            q.subject ? eq(events.subject, q.subject) : undefined,
-            q.since ? gte(events.createdAt, Date.parse(q.since)) : undefined,
-            afterCursor(events.createdAt, events.id, q.cursor),
-          ),
-        )
-        .orderBy(...newestFirst(events.createdAt, events.id))
-        .limit(q.limit + 1);
+      const pageOf = (env: Env) =>
+        database(env.DB)
+          .select()
+          .from(events)
+          .where(
+            and(
+              account ? eq(events.accountId, account) : undefined,
+              q.type ? eq(events.type, q.type) : undefined,
+              q.subject ? eq(events.subject, q.subject) : undefined,
+              q.since ? gte(events.createdAt, Date.parse(q.since)) : undefined,
+              afterCursor(events.createdAt, events.id, q.cursor),
+            ),
+          )
+          .orderBy(...newestFirst(events.createdAt, events.id))
+          .limit(q.limit + 1);
+      // One account's events are on its shard; the operator's list of all is every shard's, merged
+      // (the cursor is a point in the global order, so each shard's page starts at it).
+      const rows = account
+        ? await pageOf(await homeOf(c.env, account))
+        : (await Promise.all(allShards(c.env).map(pageOf)))
+            .flat()
+            .sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
+            .slice(0, q.limit + 1);
       const page = toPage(rows, q.limit);
       return jsonWithRaw(c, { data: page.rows.map(serializeEvent), next_cursor: page.nextCursor }, 200);
     },
@@ -122,15 +132,20 @@ export const eventRoutes = createRouter()
     async (c) => {
       const id = c.req.valid("param").id;
       const account = accountScope(c);
-      const db = database(c.env.DB);
-      const [found, its] = await db.batch([
-        db
-          .select()
-          .from(events)
-          .where(and(eq(events.id, id), account ? eq(events.accountId, account) : undefined)),
-        db.select().from(deliveries).where(ofEvent(id)).orderBy(asc(deliveries.createdAt)),
-      ]);
-      if (!found[0]) throw notFound("Event");
-      return jsonWithRaw(c, { ...serializeEvent(found[0]), deliveries: its.map(serializeDelivery) }, 200);
+      const read = async (env: Env) => {
+        const db = database(env.DB);
+        const [found, its] = await db.batch([
+          db
+            .select()
+            .from(events)
+            .where(and(eq(events.id, id), account ? eq(events.accountId, account) : undefined)),
+          db.select().from(deliveries).where(ofEvent(id)).orderBy(asc(deliveries.createdAt)),
+        ]);
+        return found[0] ? { event: found[0], its } : null;
+      };
+      // An account reads its own shard; the operator asks every shard.
+      const hit = account ? await read(c.env) : (await findOnShards(c.env, read))?.value;
+      if (!hit) throw notFound("Event");
+      return jsonWithRaw(c, { ...serializeEvent(hit.event), deliveries: hit.its.map(serializeDelivery) }, 200);
     },
   );

@@ -6,11 +6,13 @@ import { EVENT_PATTERN_MESSAGE, SUBSCRIPTION_LIMITS } from "../core/limits";
 import { PATTERN_REGEX } from "../core/matching";
 import { OPERATIONAL_EVENT_TYPES, SYSTEM_ACCOUNT_ID } from "../core/operational";
 import { database } from "../db/client";
+import { allShards } from "../db/shards";
 import { afterCursor, newestFirst, toPage } from "../db/pagination";
 import { type SubscriptionRow, subscriptions } from "../db/schema";
 import {
   createOperationalWebhook,
   findOperationalWebhook,
+  replicateOperationalWebhooks,
   updateOperationalWebhook,
 } from "../services/operational-webhooks";
 import { deleteSubscription, readSecret, rotateSecret } from "../services/subscriptions";
@@ -114,6 +116,7 @@ operationalWebhookRoutes
         active: body.active ?? true,
         secret: body.secret,
       });
+      await replicateOperationalWebhooks(c.env);
       return c.json({ ...serialize(row), secret }, 201);
     },
   )
@@ -173,6 +176,7 @@ operationalWebhookRoutes
         description: body.description,
         active: body.active,
       });
+      await replicateOperationalWebhooks(c.env);
       return c.json(serialize(row), 200);
     },
   )
@@ -188,6 +192,7 @@ operationalWebhookRoutes
     }),
     async (c) => {
       await deleteSubscription(c.env, await findOperationalWebhook(c.env, c.req.valid("param").id));
+      await replicateOperationalWebhooks(c.env);
       return c.body(null, 204);
     },
   )
@@ -212,6 +217,7 @@ operationalWebhookRoutes
       const row = await findOperationalWebhook(c.env, c.req.valid("param").id);
       const body = c.req.valid("json") ?? {};
       const rotated = await rotateSecret(c.env, c.get("config"), row, body.secret);
+      await replicateOperationalWebhooks(c.env);
       return c.json({ secret: rotated.secret, previous_secret_expires_at: iso(rotated.previousSecretExpiresAt) }, 200);
     },
   )
@@ -230,6 +236,6 @@ operationalWebhookRoutes
     }),
     async (c) => {
       const hook = await findOperationalWebhook(c.env, c.req.valid("param").id);
-      return c.json(await deliveriesPage(c.env, hook.id, c.req.valid("query")), 200);
+      return c.json(await deliveriesPage(allShards(c.env), hook.id, c.req.valid("query")), 200);
     },
   );

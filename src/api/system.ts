@@ -3,6 +3,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { sql } from "drizzle-orm";
 import { ProblemError } from "../core/problem";
 import { database } from "../db/client";
+import { allShards } from "../db/shards";
 import { metricsOn, readCounters, setSweepClock } from "../metrics";
 import { createRouter, requireOperator } from "./context";
 import { json, Problem } from "./schemas";
@@ -12,17 +13,17 @@ export const systemRoutes = createRouter().openapi(
     method: "get",
     path: "/health",
     tags: ["System"],
-    summary: "200 once D1 answers",
+    summary: "200 once every D1 database (control and each shard) answers",
     responses: {
       200: json(z.object({ ok: z.literal(true) }), "Healthy"),
       503: { content: { "application/problem+json": { schema: Problem } }, description: "D1 does not answer" },
     },
   }),
   async (c) => {
-    try {
-      await database(c.env.DB).run(sql`SELECT 1`);
-    } catch {
-      throw new ProblemError("unavailable", "the database does not answer");
+    const answers = await Promise.allSettled(allShards(c.env).map((s) => database(s.DB).run(sql`SELECT 1`)));
+    const down = answers.flatMap((a, i) => (a.status === "rejected" ? [i] : []));
+    if (down.length) {
+      throw new ProblemError("unavailable", `the database of shard ${down.join(", ")} does not answer${down.includes(0) ? " (shard 0 is also the control database)" : ""}`);
     }
     return c.json({ ok: true as const }, 200);
   },

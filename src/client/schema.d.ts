@@ -12,7 +12,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** 200 once D1 answers */
+        /** 200 once every D1 database (control and each shard) answers */
         get: {
             parameters: {
                 query?: never;
@@ -5371,6 +5371,8 @@ export interface components {
             /** @enum {string} */
             plan: "pro" | "business";
             max_subscriptions: number;
+            /** @description The data shard (0 to SHARDS-1) holding the account's subscriptions, events and log */
+            shard: number;
             /**
              * Format: date-time
              * @example 2026-11-23T12:00:00.000Z
@@ -5388,6 +5390,8 @@ export interface components {
             email?: string;
             /** @enum {string} */
             plan?: "pro" | "business";
+            /** @description The data shard to put it on (0 to SHARDS-1); by default the one with the fewest accounts */
+            shard?: number;
         };
         UpdateAccount: {
             /** @enum {string} */

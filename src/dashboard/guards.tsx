@@ -13,6 +13,7 @@ import { BASE, PORTAL_PAGES } from "./paths";
 import { portalEnded } from "./portal-routes";
 import { csrfToken, PORTAL_COOKIE, SESSION_COOKIE, type SessionKind, verifyCsrf, verifySession } from "./session";
 import { sessionAccount } from "./session-store";
+import { shardEnv } from "../db/shards";
 import { ErrorPage } from "./views/confirm-and-error";
 
 const showError = (c: Ctx, title: string, detail: string, status: number) =>
@@ -68,6 +69,8 @@ export const loadSession: MiddlewareHandler<DashEnv> = async (c, next) => {
     const account = claims?.kind === kind ? await sessionAccount(c.env, claims) : null;
     if (claims && account) {
       c.set("session", { id: claims.id, kind, account, keyId: claims.keyId, token, csrf: await csrfToken(secretsKey, token) });
+      // Its pages read and write the account's shard (src/db/shards.ts).
+      c.env = shardEnv(c.env, account.shard);
       break;
     }
     if (kind === "portal") c.set("portalEnded", true);

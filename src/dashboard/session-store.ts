@@ -4,6 +4,7 @@
  * session's row), so ending sessions costs no extra round trip per request.
  */
 import { and, eq, gt, isNull, lte, or } from "drizzle-orm";
+import { control } from "../db/shards";
 import { database } from "../db/client";
 import { type AccountRow, accounts, apiKeys, dashboardSessions } from "../db/schema";
 import type { SessionClaims } from "./session";
@@ -13,14 +14,14 @@ export const expiryMs = (claims: SessionClaims) => claims.expiresAt * 1000;
 
 /** The statement that deletes the rows of sessions that have expired (it goes with each new one). */
 export const expiredSessions = (env: Env, now: number) =>
-  database(env.DB).delete(dashboardSessions).where(lte(dashboardSessions.expiresAt, now));
+  database(control(env)).delete(dashboardSessions).where(lte(dashboardSessions.expiresAt, now));
 
 /**
  * The new session's row, and (same round trip) the rows of sessions that have expired and of
  * the session this browser had before (`replaces`), if any.
  */
 export async function storeSession(env: Env, claims: SessionClaims, now = Date.now(), replaces?: string): Promise<void> {
-  const db = database(env.DB);
+  const db = database(control(env));
   await db.batch([
     expiredSessions(env, now),
     ...(replaces ? [db.delete(dashboardSessions).where(eq(dashboardSessions.id, replaces))] : []),
@@ -40,7 +41,7 @@ export async function storeSession(env: Env, claims: SessionClaims, now = Date.n
  * signed in with too (a portal session has none: its row alone keeps it).
  */
 export async function sessionAccount(env: Env, claims: SessionClaims, now = Date.now()): Promise<AccountRow | null> {
-  const [row] = await database(env.DB)
+  const [row] = await database(control(env))
     .select({ account: accounts })
     .from(dashboardSessions)
     .innerJoin(accounts, eq(accounts.id, dashboardSessions.accountId))
@@ -63,7 +64,7 @@ export async function sessionAccount(env: Env, claims: SessionClaims, now = Date
 /** Signing out: the rows go, so the cookie (or any copy of it) names nothing any more. */
 export async function endSession(env: Env, ...ids: string[]): Promise<void> {
   if (ids.length === 0) return;
-  await database(env.DB)
+  await database(control(env))
     .delete(dashboardSessions)
     .where(or(...ids.map((id) => eq(dashboardSessions.id, id))));
 }

@@ -11,6 +11,7 @@
  */
 import { inArray, lte, sql } from "drizzle-orm";
 import { sha256Hex } from "../core/encoding";
+import { control } from "../db/shards";
 import { database } from "../db/client";
 import { signInAttempts } from "../db/schema";
 
@@ -40,7 +41,7 @@ export async function signInBuckets(typedKey: string, clientIp: string | undefin
 
 /** Counts the try in every bucket; null when it may go on, else the seconds until it may (Retry-After). */
 export async function reserveSignIn(env: Env, buckets: Bucket[], now = Date.now()): Promise<number | null> {
-  const db = database(env.DB);
+  const db = database(control(env));
   const count = (b: Bucket) =>
     db
       .insert(signInAttempts)
@@ -62,7 +63,7 @@ export async function reserveSignIn(env: Env, buckets: Bucket[], now = Date.now(
 
 /** A try that succeeded, or was refused before its key was checked, is not a failure. */
 export async function handBack(env: Env, buckets: Bucket[]): Promise<void> {
-  await database(env.DB)
+  await database(control(env))
     .update(signInAttempts)
     .set({ count: sql`${signInAttempts.count} - 1` })
     .where(inArray(signInAttempts.bucket, buckets.map((b) => b.id)));

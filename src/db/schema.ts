@@ -19,6 +19,8 @@ export const accounts = sqliteTable("accounts", {
   name: text("name").notNull().unique(),
   email: text("email"),
   plan: text("plan").notNull(),
+  /** Its data shard (src/db/shards.ts): set at creation. */
+  shard: integer("shard").notNull().default(0),
   ...timestamps,
 });
 

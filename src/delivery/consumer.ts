@@ -15,6 +15,7 @@ import { MAX_QUEUE_DELAY_SECONDS } from "../core/retry";
 import { count } from "../metrics";
 import { type DeliveryMessage, enqueueDeliveries, idsOf } from "../services/enqueue";
 import { reportExhausted, summarizeAttempt } from "../services/operational";
+import { shardOf } from "../db/shards";
 import { healthOf } from "./health";
 import { type ClaimedDelivery, claim, type Recorded, settle } from "./lifecycle";
 import { sendAttempt } from "./send";
@@ -66,8 +67,8 @@ export async function reportHealth(env: Env, outcomes: Outcome[], mayBeAboveZero
         const attempt = a.success ? undefined : summarizeAttempt(a.delivery.target, a.result.attempt);
         const report = () =>
           isGone(a.result.attempt)
-            ? stub.gone(a.subscriptionId, a.result.attempt.id, attempt)
-            : stub.report(a.subscriptionId, a.result.attempt.id, a.success, attempt);
+            ? stub.gone(a.subscriptionId, a.result.attempt.id, attempt, shardOf(env))
+            : stub.report(a.subscriptionId, a.result.attempt.id, a.success, attempt, shardOf(env));
         // Idempotent by attempt id, so one retry cannot count twice.
         await report().catch(report);
       }

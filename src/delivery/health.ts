@@ -14,6 +14,7 @@ import type { BatchItem } from "drizzle-orm/batch";
 import { loadConfig } from "../config";
 import { type AttemptSummary, failingThreshold, isOperationalWebhookId } from "../core/operational";
 import { database } from "../db/client";
+import { allShards, shardEnv } from "../db/shards";
 import { subscriptions } from "../db/schema";
 import { allot, type Allotment, newThrottleState, type ThrottleState } from "../core/throttle";
 import { instrument } from "../metrics";
@@ -63,15 +64,15 @@ export class SubscriptionHealth extends DurableObject<Env> {
    * Counts one attempt; idempotent by attempt id. `attempt` (a failure's status and error)
    * goes into the operational events this report may send.
    */
-  report(subscriptionId: string, attemptId: string, success: boolean, attempt?: AttemptSummary): Promise<HealthState> {
-    return this.countAttempt(subscriptionId, attemptId, success, attempt, (count, threshold) =>
+  report(subscriptionId: string, attemptId: string, success: boolean, attempt?: AttemptSummary, shard = 0): Promise<HealthState> {
+    return this.countAttempt(subscriptionId, shard, attemptId, success, attempt, (count, threshold) =>
       !success && threshold > 0 && count >= threshold ? `deactivated after ${count} consecutive failed attempts` : null,
     );
   }
 
   /** The receiver answered 410 Gone: counts the failed attempt and switches the subscription off at once. */
-  gone(subscriptionId: string, attemptId: string, attempt?: AttemptSummary): Promise<HealthState> {
-    return this.countAttempt(subscriptionId, attemptId, false, attempt, () => GONE_REASON);
+  gone(subscriptionId: string, attemptId: string, attempt?: AttemptSummary, shard = 0): Promise<HealthState> {
+    return this.countAttempt(subscriptionId, shard, attemptId, false, attempt, () => GONE_REASON);
   }
 
   /**
@@ -80,6 +81,8 @@ export class SubscriptionHealth extends DurableObject<Env> {
    */
   private countAttempt(
     subscriptionId: string,
+    /** The data shard the subscription lives on (src/db/shards.ts). */
+    shard: number,
     attemptId: string,
     success: boolean,
     attempt: AttemptSummary | undefined,
@@ -96,7 +99,7 @@ export class SubscriptionHealth extends DurableObject<Env> {
       const deactivate = reason !== null;
       const failingAt = failingThreshold(threshold);
       const failing = !success && !s.failingSent && failingAt !== null && count >= failingAt;
-      const env = instrument(this.env, "durableObject");
+      const env = shardEnv(instrument(this.env, "durableObject"), shard);
       const now = Date.now();
       // Listen subscriptions are never the subject of operational events.
       const told = !attempt?.listen;
@@ -116,6 +119,11 @@ export class SubscriptionHealth extends DurableObject<Env> {
           also: events,
           now,
         });
+      } else if (count !== s.count && operational) {
+        // An operational webhook has a copy on every shard (its attempts may come from any): all show the count.
+        const counted = (shard: Env) =>
+          database(shard.DB).update(subscriptions).set({ consecutiveFailures: count }).where(eq(subscriptions.id, subscriptionId));
+        await Promise.all(allShards(env).map(counted));
       } else if (count !== s.count) {
         const counted = database(env.DB).update(subscriptions).set({ consecutiveFailures: count }).where(eq(subscriptions.id, subscriptionId));
         await batchWithEvents(env, [counted], events, now);

@@ -12,6 +12,7 @@ import { eq, inArray } from "drizzle-orm";
 import { loadConfig } from "../config";
 import { HEARTBEAT, LISTEN_CLOSE, leaseVerdict } from "../core/listen-lease";
 import { database } from "../db/client";
+import { control, shardEnv } from "../db/shards";
 import { apiKeys, listenSessions, subscriptions } from "../db/schema";
 import { skipPendingOfSession } from "./lifecycle";
 
@@ -49,13 +50,18 @@ export class ListenSession extends DurableObject<Env> {
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(HEARTBEAT.request, HEARTBEAT.response));
   }
 
+  /** The view of the shard its session lives on (0 for a session opened before shards were recorded). */
+  private async shard() {
+    return shardEnv(this.env, (await this.ctx.storage.get<number>("shard")) ?? 0);
+  }
+
   private get leaseMs() {
     return loadConfig(this.env).listenLeaseSeconds * 1000;
   }
 
-  /** A new session: remember it and the key that opened it, and give it one lease to get connected. */
-  async open(sessionId: string, keyId?: string): Promise<void> {
-    await this.ctx.storage.put({ session: sessionId, ...(keyId ? { key: keyId } : {}) });
+  /** A new session: remember it, the key that opened it and its account's shard, and give it one lease to get connected. */
+  async open(sessionId: string, keyId?: string, shard = 0): Promise<void> {
+    await this.ctx.storage.put({ session: sessionId, shard, ...(keyId ? { key: keyId } : {}) });
     await this.ctx.storage.setAlarm(Date.now() + this.leaseMs);
   }
 
@@ -138,7 +144,7 @@ export class ListenSession extends DurableObject<Env> {
     const keyOf = (ws: WebSocket) => (ws.deserializeAttachment() as SocketState | null)?.keyId ?? null;
     const keyIds = [...new Set([openerKey, ...sockets.map(keyOf)].filter((k): k is string => !!k))];
     const existing = keyIds.length
-      ? new Set((await database(this.env.DB).select({ id: apiKeys.id }).from(apiKeys).where(inArray(apiKeys.id, keyIds))).map((k) => k.id))
+      ? new Set((await database(control(this.env)).select({ id: apiKeys.id }).from(apiKeys).where(inArray(apiKeys.id, keyIds))).map((k) => k.id))
       : new Set<string>();
     if (openerKey && !existing.has(openerKey)) return this.close(LISTEN_CLOSE.revoked, "the API key that opened this session was revoked");
     const verdict = leaseVerdict(sockets.map((ws) => this.lastHeard(ws)), now, this.leaseMs);
@@ -152,7 +158,7 @@ export class ListenSession extends DurableObject<Env> {
     if (live.length === 0 || verdict.recheckAt === null) return this.close();
     if (sessionId) {
       // The sweep's safety net leaves a session alone while a CLI keeps it.
-      await database(this.env.DB)
+      await database((await this.shard()).DB)
         .update(listenSessions)
         .set({ expiresAt: now + this.leaseMs * 2 })
         .where(eq(listenSessions.id, sessionId));
@@ -179,7 +185,7 @@ export class ListenSession extends DurableObject<Env> {
   /** Deletes the session's subscriptions (their log stays), closes its sockets and forgets the session. */
   async close(code: number = 1000, reason = "session closed"): Promise<void> {
     const sessionId = await this.ctx.storage.get<string>("session");
-    if (sessionId) await closeSession(this.env, sessionId);
+    if (sessionId) await closeSession(await this.shard(), sessionId);
     for (const ws of this.ctx.getWebSockets()) closeSocket(ws, code, reason);
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();

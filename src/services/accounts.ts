@@ -8,7 +8,8 @@
 import { eq, sql } from "drizzle-orm";
 import { LISTEN_CLOSE } from "../core/listen-lease";
 import { database, sqlAll, sqlRun } from "../db/client";
-import { apiKeys, listenSessions, subscriptions } from "../db/schema";
+import { type AccountRow, accounts, apiKeys, listenSessions, subscriptions } from "../db/schema";
+import { control, forgetHome, shardEnv } from "../db/shards";
 import { healthOf } from "../delivery/health";
 import { eraseOfAccountStatements } from "../delivery/lifecycle";
 import { listenSessionOf } from "../delivery/listen";
@@ -31,14 +32,24 @@ export const DELETION_BUDGET: DeletionBudget = { rows: 1_000, rounds: 150 };
  * which case the account row stays (so the operator's next call finds it and goes on), but
  * its keys, subscriptions and sessions are already gone.
  */
-export async function deleteAccount(env: Env, accountId: string, budget = DELETION_BUDGET): Promise<{ complete: boolean }> {
+export async function deleteAccount(
+  base: Env,
+  account: Pick<AccountRow, "id" | "shard">,
+  budget = DELETION_BUDGET,
+): Promise<{ complete: boolean }> {
+  const accountId = account.id;
+  // Its data lives on its shard; its keys, sessions, portal links and the account row on the control database.
+  const env = shardEnv(base, account.shard);
   const db = database(env.DB);
+  const controlDb = database(control(env));
   // First the account can no longer call (nor open or reconnect a listen session)...
+  await controlDb.batch([
+    controlDb.delete(apiKeys).where(eq(apiKeys.accountId, accountId)),
+    ...portalAccessOfAccountStatements(env, accountId),
+  ]);
   const [sessions, subs] = await db.batch([
     db.select({ id: listenSessions.id }).from(listenSessions).where(eq(listenSessions.accountId, accountId)),
     db.select().from(subscriptions).where(eq(subscriptions.accountId, accountId)),
-    db.delete(apiKeys).where(eq(apiKeys.accountId, accountId)),
-    ...portalAccessOfAccountStatements(env, accountId),
   ]);
   // ...its sockets close, with the reason (a session whose object cannot be reached now finds
   // its key gone at its next alarm)...
@@ -74,7 +85,12 @@ export async function deleteAccount(env: Env, accountId: string, budget = DELETI
       // Its stats, in every round: a batch settled meanwhile may have added to them.
       eraseRollupsOfAccountStatement(env, accountId),
     ]);
-    if (gone.length > 0) return { complete: true };
+    if (gone.length > 0) {
+      // The shard's copy went above; now the control row (the same row when the shard is the control database).
+      if (env.DB !== control(env)) await controlDb.delete(accounts).where(eq(accounts.id, accountId));
+      forgetHome(accountId);
+      return { complete: true };
+    }
   }
   return { complete: false };
 }

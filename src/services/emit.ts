@@ -10,7 +10,9 @@ import type { Config } from "../config";
 import { database, isUniqueViolation, sqlAll, sqlRun } from "../db/client";
 import { accounts, eventTypes, idempotencyKeys, subscriptions } from "../db/schema";
 import { createStatement } from "../delivery/lifecycle";
-import { type EmitPlan, type PreparedCall, planEmit, prepareEmit, type Remembered } from "./emit-plan";
+import { ProblemError } from "../core/problem";
+import { homesOf, shardCount, shardEnv, type ShardEnv } from "../db/shards";
+import { type EmitPlan, type Found, type KeyPair, type PreparedCall, planEmit, prepareEmit, type Remembered } from "./emit-plan";
 import type { EmitEventInput, EmitResultBody } from "./emit-schema";
 import { emitInOneRoundTrip, insertEventsStatement, rememberCatalog } from "./emit-fast";
 import { enqueueDeliveries } from "./enqueue";
@@ -34,6 +36,25 @@ export interface EmitOutcome {
 export async function emitEvents(env: Env, config: Config, inputs: EmitEventInput[], opts: EmitOptions): Promise<EmitOutcome> {
   const now = Date.now();
   const call = await prepareEmit(inputs, opts, now);
+  // Where the call's accounts live (src/db/shards.ts); one that no shard knows is refused by the plan.
+  if (shardCount(env) > 1) {
+    const homes = await homesOf(env, call.accountIds);
+    const shards = [...new Set(call.accountIds.map((id) => homes.get(id) ?? 0))];
+    if (shards.length > 1) return emitAcrossShards(env, config, inputs, opts, call, homes, now);
+    return emitOnShard(shardEnv(env, shards[0]), config, inputs, opts, call, now);
+  }
+  return emitOnShard(shardEnv(env, 0), config, inputs, opts, call, now);
+}
+
+/** A call whose accounts all live on `env`'s shard: one round trip once warm, else read then write. */
+async function emitOnShard(
+  env: ShardEnv,
+  config: Config,
+  inputs: EmitEventInput[],
+  opts: EmitOptions,
+  call: PreparedCall,
+  now: number,
+): Promise<EmitOutcome> {
   const fast = await emitInOneRoundTrip(env, call, now);
   // Written and enqueued, with whatever calls arrived with it.
   if (fast) return { body: fast.body, replayed: false };
@@ -49,6 +70,89 @@ export async function emitEvents(env: Env, config: Config, inputs: EmitEventInpu
   }
   await enqueueDeliveries(env, plan.pendingIds);
   return { body: plan.body, replayed: false };
+}
+
+/**
+ * A call naming accounts on several shards: read every shard, plan the whole call (so a refusal
+ * names its event and nothing is written), then one write per shard, at once. Each shard's
+ * write is atomic, the call as a whole is not: should one fail, the others stand and the call
+ * answers the error. The Idempotency-Key is kept on every shard the call wrote, with the whole
+ * answer; a retry with it replays that answer and writes only what the failed shards miss,
+ * with the first call's event ids.
+ */
+async function emitAcrossShards(
+  base: Env,
+  config: Config,
+  inputs: EmitEventInput[],
+  opts: EmitOptions,
+  call: PreparedCall,
+  homes: Map<string, number>,
+  now: number,
+): Promise<EmitOutcome> {
+  const homeOfAccount = (id: string) => homes.get(id) ?? 0;
+  const slices = new Map<number, string[]>();
+  for (const id of call.accountIds) slices.set(homeOfAccount(id), [...(slices.get(homeOfAccount(id)) ?? []), id]);
+  const sliceCall = (accountIds: string[]): PreparedCall => {
+    const headerKey: KeyPair | null = call.headerKey ? [accountIds[0], call.headerKey[1]] : null;
+    const ofSlice = call.eventKeys.filter((k): k is KeyPair => k !== null && accountIds.includes(k[0]));
+    return { ...call, accountIds, headerKey, keyPairs: [...(headerKey ? [headerKey] : []), ...ofSlice] };
+  };
+  const parts = [...slices].map(([shard, accountIds]) => ({ env: shardEnv(base, shard), call: sliceCall(accountIds) }));
+  const founds = await Promise.all(parts.map((p) => find(p.env, p.call, now)));
+
+  // The header key, as each shard remembers it.
+  const scope = (k: KeyPair) => `${k[0]}\u0000${k[1]}`;
+  const headers = parts.map((p, i) => (p.call.headerKey ? founds[i].remembered.find((r) => r.scope === scope(p.call.headerKey!)) : undefined));
+  if (headers.some((h) => h && h.request_hash !== call.requestHash)) {
+    throw new ProblemError("conflict", "this Idempotency-Key was used with a different body in the last 24 h");
+  }
+  const first = headers.find((h) => h !== undefined);
+  if (first && headers.every((h) => h !== undefined)) return { body: JSON.parse(first.response), replayed: true };
+  const firstBody: EmitResultBody | null = first ? JSON.parse(first.response) : null;
+  // Completing an earlier call: its events keep the ids it answered.
+  const events = firstBody ? call.events.map((p, i) => ({ ...p, id: firstBody.data[i]?.id ?? p.id })) : call.events;
+
+  const merged: Found = {
+    accounts: founds.flatMap((f) => f.accounts),
+    types: [...new Map(founds.flatMap((f) => f.types).map((t) => [t.name, t])).values()],
+    subscriptions: founds.flatMap((f) => f.subscriptions),
+    remembered: founds.flatMap((f) => f.remembered).filter((r) => !headers.includes(r)),
+  };
+  const plan = planEmit({ ...call, events, headerKey: null }, merged, now);
+  if (plan.kind === "replay") return { body: plan.body, replayed: true };
+  if (plan.kind === "refused") throw plan.problem;
+  const body = firstBody ?? plan.body;
+
+  const results = await Promise.allSettled(
+    parts.map(async (p, i) => {
+      if (headers[i]) return; // written by the earlier call
+      const mine = new Set(p.call.accountIds);
+      const ids = new Set(plan.events.filter((e) => mine.has(e.accountId)).map((e) => e.id));
+      const deliveries = plan.deliveries.filter((d) => mine.has(d.accountId));
+      const remember = plan.remember.filter((r) => mine.has(r.accountId));
+      if (p.call.headerKey) {
+        const [accountId, key] = p.call.headerKey;
+        remember.push({ accountId, key, requestHash: call.requestHash, response: JSON.stringify(body) });
+      }
+      const slice = {
+        ...plan,
+        events: plan.events.filter((e) => ids.has(e.id)),
+        deliveries,
+        remember,
+        pendingIds: deliveries.filter((d) => d.status === "pending").map((d) => d.id),
+      };
+      await write(p.env, p.call, slice, now);
+      await enqueueDeliveries(p.env, slice.pendingIds);
+    }),
+  );
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed) {
+    if (isUniqueViolation(failed.reason, "idempotency_keys") && !opts.raced) {
+      return emitEvents(base, config, inputs, { ...opts, raced: true });
+    }
+    throw failed.reason;
+  }
+  return { body, replayed: firstBody !== null };
 }
 
 /** The first round trip: the call's accounts, event types, their subscriptions and its live idempotency keys. */

@@ -10,6 +10,7 @@ import { newId } from "../core/ids";
 import { ProblemError } from "../core/problem";
 import { database, sqlAll, sqlRun } from "../db/client";
 import { type AccountRow, listenSessions } from "../db/schema";
+import { shardOf } from "../db/shards";
 import { listenSessionOf } from "../delivery/listen";
 import { eventTypeErrors, newSubscriptionRow, sealSecret } from "./subscriptions";
 
@@ -73,7 +74,7 @@ export async function openListenSession(env: Env, config: Config, account: Accou
       WHERE EXISTS (SELECT 1 FROM listen_sessions WHERE id = ${sessionId})`),
   ]);
   if (session.meta.changes === 0) throw tooManySessions();
-  await listenSessionOf(env, sessionId).open(sessionId, keyId);
+  await listenSessionOf(env, sessionId).open(sessionId, keyId, shardOf(env));
   return { id: sessionId, rows, expiresAt };
 }
 

@@ -3,7 +3,7 @@
  * standard format, to operational event types only. Delivered, retried and logged like any
  * other subscription; the failure counter counts them but never switches them off.
  */
-import { and, eq } from "drizzle-orm";
+import { and, eq, notInArray } from "drizzle-orm";
 import type { Config } from "../config";
 import { formats } from "../core/formats";
 import { idRegex, newId } from "../core/ids";
@@ -11,6 +11,7 @@ import { patternMatches } from "../core/matching";
 import { OPERATIONAL_EVENT_TYPES, SYSTEM_ACCOUNT_ID } from "../core/operational";
 import { type FieldError, notFound, ProblemError } from "../core/problem";
 import { database } from "../db/client";
+import { allShards, control } from "../db/shards";
 import { type SubscriptionRow, subscriptions } from "../db/schema";
 import { healthOf } from "../delivery/health";
 import { newSubscriptionRow, sealSecret, targetErrors } from "./subscriptions";
@@ -103,4 +104,35 @@ export async function updateOperationalWebhook(
   await database(env.DB).update(subscriptions).set(changes).where(eq(subscriptions.id, current.id));
   if (reactivate) await healthOf(env, current.id).reset();
   return { ...current, ...changes } as SubscriptionRow;
+}
+
+/**
+ * Every other shard's copy of the operational webhooks (the system account's subscriptions): an
+ * operational event is written in the batch of the change it reports, on that account's shard,
+ * and fans out to the copies there. Copied whole from the control database (they are few) after
+ * each change, and by the sweep, which mends a shard that missed one.
+ */
+export async function replicateOperationalWebhooks(env: Env): Promise<void> {
+  const others = allShards(env).filter((s) => s.DB !== control(env));
+  if (others.length === 0) return;
+  const rows = await database(control(env)).select().from(subscriptions).where(eq(subscriptions.accountId, SYSTEM_ACCOUNT_ID));
+  const ids = rows.map((r) => r.id);
+  await Promise.all(
+    others.map(async (s) => {
+      const db = database(s.DB);
+      // Only what differs is written (the sweep calls this every minute).
+      const copies = await db
+        .select({ id: subscriptions.id, updatedAt: subscriptions.updatedAt })
+        .from(subscriptions)
+        .where(eq(subscriptions.accountId, SYSTEM_ACCOUNT_ID));
+      const stamp = new Map(copies.map((c) => [c.id, c.updatedAt]));
+      const changed = rows.filter((r) => stamp.get(r.id) !== r.updatedAt);
+      const gone = copies.some((c) => !ids.includes(c.id));
+      if (changed.length === 0 && !gone) return;
+      await db.batch([
+        db.delete(subscriptions).where(and(eq(subscriptions.accountId, SYSTEM_ACCOUNT_ID), ids.length ? notInArray(subscriptions.id, ids) : undefined)),
+        ...changed.map((r) => db.insert(subscriptions).values(r).onConflictDoUpdate({ target: subscriptions.id, set: r })),
+      ]);
+    }),
+  );
 }

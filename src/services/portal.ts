@@ -7,6 +7,7 @@
 import { and, eq, gt, isNull, lte, sql } from "drizzle-orm";
 import { randomBytes, sha256Hex, toBase64Url } from "../core/encoding";
 import { SYSTEM_ACCOUNT_ID } from "../core/operational";
+import { control } from "../db/shards";
 import { database, sqlAll, sqlRun } from "../db/client";
 import { accounts, dashboardSessions, portalLinks } from "../db/schema";
 
@@ -30,11 +31,11 @@ export async function createPortalLink(env: Env, accountId: string, ttlSeconds: 
   const token = toBase64Url(randomBytes(32));
   const hash = await hashOf(token);
   const expiresAt = now + ttlSeconds * 1000;
-  const db = database(env.DB);
+  const db = database(control(env));
   const [, inserted] = await db.batch([
     db.delete(portalLinks).where(lte(portalLinks.expiresAt, now - KEPT_AFTER_EXPIRY_MS)),
     sqlAll<{ account_id: string }>(
-      env.DB,
+      control(env),
       sql`INSERT INTO portal_links (token_hash, account_id, created_at, expires_at)
         SELECT ${hash}, id, ${now}, ${expiresAt} FROM accounts WHERE id = ${accountId} AND id != ${SYSTEM_ACCOUNT_ID}
         RETURNING account_id`, // the system account (operational webhooks) has no dashboard
@@ -55,7 +56,7 @@ const refusal = (row: { usedAt: number | null; expiresAt: number } | undefined, 
 /** What a link would open, without using it (a GET: link previews and scanners change nothing). */
 export async function inspectPortalLink(env: Env, token: string, now = Date.now()): Promise<LinkLook> {
   if (!TOKEN.test(token)) return { ok: false, why: "unknown" };
-  const [row] = await database(env.DB)
+  const [row] = await database(control(env))
     .select({ usedAt: portalLinks.usedAt, expiresAt: portalLinks.expiresAt, accountName: accounts.name })
     .from(portalLinks)
     .innerJoin(accounts, eq(accounts.id, portalLinks.accountId))
@@ -81,7 +82,7 @@ export async function redeemPortalLink(
 ): Promise<Redeemed> {
   if (!TOKEN.test(token)) return { ok: false, why: "unknown" };
   const hash = await hashOf(token);
-  const db = database(env.DB);
+  const db = database(control(env));
   const opened = sql`EXISTS (SELECT 1 FROM portal_links WHERE token_hash = ${hash} AND session_id = ${session.id})`;
   const [used, , , , [row]] = await db.batch([
     db
@@ -90,13 +91,13 @@ export async function redeemPortalLink(
       .where(and(eq(portalLinks.tokenHash, hash), isNull(portalLinks.usedAt), gt(portalLinks.expiresAt, now)))
       .returning({ accountId: portalLinks.accountId }),
     sqlRun(
-      env.DB,
+      control(env),
       sql`INSERT INTO dashboard_sessions (id, kind, account_id, key_id, created_at, expires_at)
         SELECT ${session.id}, 'portal', account_id, NULL, ${now}, ${session.expiresAt}
         FROM portal_links WHERE token_hash = ${hash} AND session_id = ${session.id}`,
     ),
     db.delete(dashboardSessions).where(lte(dashboardSessions.expiresAt, now)),
-    sqlRun(env.DB, sql`DELETE FROM dashboard_sessions WHERE id = ${replaces ?? ""} AND ${opened}`),
+    sqlRun(control(env), sql`DELETE FROM dashboard_sessions WHERE id = ${replaces ?? ""} AND ${opened}`),
     db.select({ usedAt: portalLinks.usedAt, expiresAt: portalLinks.expiresAt }).from(portalLinks).where(eq(portalLinks.tokenHash, hash)),
   ]);
   if (used.length > 0) return { ok: true, accountId: used[0].accountId };
@@ -112,7 +113,7 @@ export async function revokePortalAccess(
   accountId: string,
   now = Date.now(),
 ): Promise<{ sessionsEnded: number; linksRevoked: number } | null> {
-  const db = database(env.DB);
+  const db = database(control(env));
   const [account, sessions, links] = await db.batch([
     db.select({ id: accounts.id }).from(accounts).where(eq(accounts.id, accountId)),
     db
@@ -131,7 +132,7 @@ export async function revokePortalAccess(
 
 /** For deleting an account: its portal sessions and links go with its keys, before its log. */
 export function portalAccessOfAccountStatements(env: Env, accountId: string) {
-  const db = database(env.DB);
+  const db = database(control(env));
   return [
     db.delete(dashboardSessions).where(eq(dashboardSessions.accountId, accountId)),
     db.delete(portalLinks).where(eq(portalLinks.accountId, accountId)),

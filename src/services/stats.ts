@@ -8,6 +8,7 @@ import { sql } from "drizzle-orm";
 import { BUCKETS, bucketColumn, percentile } from "../core/duration-histogram";
 import { notFound } from "../core/problem";
 import { database, sqlAll } from "../db/client";
+import { allShards } from "../db/shards";
 import { HOUR_MS, hourOf, ROLLUP_COLUMNS, type RawRollup, type RollupRow, toRollupRow } from "../delivery/rollup";
 
 export const WINDOWS = { hour: HOUR_MS, day: 24 * HOUR_MS, week: 7 * 24 * HOUR_MS } as const;
@@ -170,6 +171,61 @@ export async function operatorStats(env: Env, opts: { top: number; rankWindow: W
   const dayFrom = windowFrom("day", now);
   const weekFrom = windowFrom("week", now);
   const rankFrom = windowFrom(opts.rankWindow, now);
+  // Each shard's figures, read at once, then added up (src/db/shards.ts).
+  const perShard = await Promise.all(allShards(env).map((shard) => readOperatorFigures(shard, opts, now)));
+  const bands = perShard.flatMap((f) => f.bands);
+  const failing = perShard
+    .flatMap((f) => f.failing)
+    .sort((x, y) => y.attempts - y.succeeded - (x.attempts - x.succeeded) || (x.subscription_id < y.subscription_id ? -1 : 1))
+    .slice(0, opts.top);
+  const oldests = perShard.map((f) => f.backlog?.oldest ?? null).filter((o): o is number => o !== null);
+  const backlog = {
+    pending: perShard.reduce((n, f) => n + (f.backlog?.pending ?? 0), 0),
+    due: perShard.reduce((n, f) => n + (f.backlog?.due ?? 0), 0),
+    in_flight: perShard.reduce((n, f) => n + (f.backlog?.in_flight ?? 0), 0),
+    oldest: oldests.length ? Math.min(...oldests) : null,
+  };
+  const rows = bands.map((b) => [Number(b.band), toRollupRow(b)] as const);
+  const upTo = (band: number) => rows.filter(([b]) => b <= band).map(([, row]) => row);
+  const windows = {
+    hour: windowStats(upTo(0), hourFrom),
+    day: windowStats(upTo(1), dayFrom),
+    week: windowStats(upTo(2), weekFrom),
+  };
+  const oldest = backlog.oldest;
+  return {
+    ...windows,
+    most_failing: {
+      window: opts.rankWindow,
+      from: new Date(rankFrom).toISOString(),
+      subscriptions: failing.map((f) => ({
+        subscription_id: f.subscription_id,
+        account_id: f.account_id,
+        target_host: hostOf(f.url),
+        active: Boolean(f.active),
+        consecutive_failures: f.consecutive_failures,
+        attempts: f.attempts,
+        failed: f.attempts - f.succeeded,
+        success_rate: successRate(f.succeeded, f.attempts),
+        deliveries_failed: f.deliveries_failed,
+      })),
+    },
+    backlog: {
+      pending: backlog.pending,
+      due: backlog.due,
+      in_flight: backlog.in_flight,
+      oldest_pending_at: oldest === null ? null : new Date(oldest).toISOString(),
+      oldest_pending_age_seconds: oldest === null ? null : Math.max(0, Math.floor((now - oldest) / 1000)),
+    },
+  };
+}
+
+/** One shard's part of operatorStats, in one round trip. */
+async function readOperatorFigures(env: Env, opts: { top: number; rankWindow: WindowName }, now: number) {
+  const hourFrom = windowFrom("hour", now);
+  const dayFrom = windowFrom("day", now);
+  const weekFrom = windowFrom("week", now);
+  const rankFrom = windowFrom(opts.rankWindow, now);
   const [bands, failing, [backlog]] = await database(env.DB).batch([
     // Band 0 is in every window, band 1 in the day's and the week's, band 2 only in the week's.
     sqlAll<RawRollup & { band: number }>(env.DB, sql`
@@ -203,37 +259,5 @@ export async function operatorStats(env: Env, opts: { top: number; rankWindow: W
         min(created_at) FILTER (WHERE status = 'pending') AS oldest
       FROM deliveries WHERE next_attempt_at IS NOT NULL`),
   ]);
-  const byBand = new Map(bands.map((b) => [Number(b.band), toRollupRow(b)]));
-  const upTo = (band: number) => [...byBand].filter(([b]) => b <= band).map(([, row]) => row);
-  const windows = {
-    hour: windowStats(upTo(0), hourFrom),
-    day: windowStats(upTo(1), dayFrom),
-    week: windowStats(upTo(2), weekFrom),
-  };
-  const oldest = backlog?.oldest ?? null;
-  return {
-    ...windows,
-    most_failing: {
-      window: opts.rankWindow,
-      from: new Date(rankFrom).toISOString(),
-      subscriptions: failing.map((f) => ({
-        subscription_id: f.subscription_id,
-        account_id: f.account_id,
-        target_host: hostOf(f.url),
-        active: Boolean(f.active),
-        consecutive_failures: f.consecutive_failures,
-        attempts: f.attempts,
-        failed: f.attempts - f.succeeded,
-        success_rate: successRate(f.succeeded, f.attempts),
-        deliveries_failed: f.deliveries_failed,
-      })),
-    },
-    backlog: {
-      pending: backlog?.pending ?? 0,
-      due: backlog?.due ?? 0,
-      in_flight: backlog?.in_flight ?? 0,
-      oldest_pending_at: oldest === null ? null : new Date(oldest).toISOString(),
-      oldest_pending_age_seconds: oldest === null ? null : Math.max(0, Math.floor((now - oldest) / 1000)),
-    },
-  };
+  return { bands, failing, backlog };
 }

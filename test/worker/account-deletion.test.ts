@@ -98,11 +98,11 @@ describe("DELETE /v1/accounts/{id}", () => {
     const { id, key } = await createAccount();
     await createSubscription(key, { url: receiverUrl("ok").url });
     for (let i = 0; i < 3; i++) await settledDeliveries((await emit(id)).id);
-    expect(await deleteAccount(env, id, { rows: 1, rounds: 2 })).toEqual({ complete: false });
+    expect(await deleteAccount(env, { id, shard: 0 }, { rows: 1, rounds: 2 })).toEqual({ complete: false });
     const partway = await rowsOf(id);
     expect(partway).toMatchObject({ accounts: 1, api_keys: 0, subscriptions: 0 });
     expect(partway.events).toBeGreaterThan(0);
-    expect(await deleteAccount(env, id, { rows: 1, rounds: 100 })).toEqual({ complete: true });
+    expect(await deleteAccount(env, { id, shard: 0 }, { rows: 1, rounds: 100 })).toEqual({ complete: true });
     expect(Object.values(await rowsOf(id)).every((n) => n === 0)).toBe(true);
   });
 

@@ -20,6 +20,8 @@ describe("POST /v1/accounts", () => {
       email: "ops@acme.test",
       plan: "business",
       max_subscriptions: 20,
+      // One shard (the default): every account is on shard 0.
+      shard: 0,
       created_at: expect.any(String),
       updated_at: expect.any(String),
       api_key: {
