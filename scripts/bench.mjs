@@ -46,6 +46,10 @@ const SIZES = {
   bConcurrency: 4,
   cRate: QUICK ? 20 : 50,
   cSeconds: QUICK ? 5 : 30,
+  // (d): one event per call, as (a), over many accounts on two shards.
+  d: QUICK ? 200 : 2000,
+  dAccounts: QUICK ? 4 : 20,
+  dShards: 2,
   callDeadlineMs: 30_000,
   // Until every delivery is in, 60 s plus 25 ms per delivery at most, and never 20 s without a new one.
   wait: (expected) => ({ deadlineMs: 60_000 + 25 * expected, stallMs: 20_000 }),
@@ -72,7 +76,14 @@ let receiver = null;
 let started = []; // the Workers up, for an aborted run to stop
 
 function writeResults() {
-  const report = buildReport({ ...state, sizes: { ...SIZES, wait: undefined }, machine: machine(), quick: QUICK, receiverInvalid: receiver?.invalid() ?? null });
+  const report = buildReport({
+    ...state,
+    sizes: { ...SIZES, wait: undefined },
+    machine: machine(),
+    quick: QUICK,
+    receiverInvalid: receiver?.invalid() ?? null,
+    receiverCrossed: receiver?.crossed() ?? null,
+  });
   const table = markdown(report);
   mkdirSync(OUT, { recursive: true });
   writeFileSync(join(OUT, "latest.json"), JSON.stringify(report, null, 2) + "\n");
@@ -114,6 +125,21 @@ async function runAll() {
     }
   } finally {
     await Promise.allSettled([hookline.stop(), baseline.stop()]);
+  }
+  // (d): Hookline alone, on two data shards: that nothing is lost, nothing crosses between
+  // accounts, and the cost per delivery is that of (a). On 2 cores it is not faster.
+  const sharded = await startHooklineSide(receiver, SIZES, { shards: SIZES.dShards });
+  started = [sharded];
+  try {
+    state.dAccountsPerShard = Array.from({ length: SIZES.dShards }, (_, i) => sharded.dAccounts.filter((a) => a.shard === i).length);
+    for (let rep = 1; rep <= SIZES.reps; rep++) {
+      await settleSockets();
+      log(`(d) hookline on ${SIZES.dShards} shards, run ${rep}/${SIZES.reps}`);
+      state.runs.push(await sharded.scenarios.d(rep));
+    }
+    state.purges.d = await sharded.purge();
+  } finally {
+    await sharded.stop();
   }
 }
 

@@ -14,6 +14,7 @@ interface Env {
   /** Origins allowed to frame the dashboard, separated by spaces or commas (portal links). */
   PORTAL_FRAME_ANCESTORS?: string;
   LISTEN_SESSION: DurableObjectNamespace<import("./delivery/listen").ListenSession>;
+  ACCOUNT_MOVE: DurableObjectNamespace<import("./delivery/account-move").AccountMove>;
   /** Data shards: DB and DELIVERY_QUEUE are shard 0, DB_<i> and DELIVERY_QUEUE_<i> shard i (src/db/shards.ts). Default "1". */
   SHARDS?: string;
   /** "1" turns metrics mode on (benchmarks only). */

@@ -16,6 +16,7 @@ import { replicateOperationalWebhooks } from "./services/operational-webhooks";
 
 export { SubscriptionHealth } from "./delivery/health";
 export { ListenSession } from "./delivery/listen";
+export { AccountMove } from "./delivery/account-move";
 
 const EmitBatch = z.array(EmitEvent).min(1).max(MAX_BATCH);
 

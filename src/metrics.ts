@@ -66,7 +66,7 @@ export function readCounters(reset = false): Counters {
 
 type D1Meta = { rows_read?: number; rows_written?: number; size_after?: number };
 
-function countD1(handler: Handler, statements: number, metas: D1Meta[]): void {
+function countD1(handler: Handler, database: string, statements: number, metas: D1Meta[]): void {
   for (const c of [counters.d1, counters.d1ByHandler[handler]]) {
     c.roundTrips++;
     c.statements += statements;
@@ -77,8 +77,12 @@ function countD1(handler: Handler, statements: number, metas: D1Meta[]): void {
   }
   // SQLite never shrinks its file without VACUUM: the largest size seen is the current one,
   // whatever order concurrent answers arrive in.
-  for (const m of metas) sizeAfter = Math.max(sizeAfter, m.size_after ?? 0);
+  // Each database its own (the shards), their sum the size of all.
+  for (const m of metas) sizes.set(database, Math.max(sizes.get(database) ?? 0, m.size_after ?? 0));
+  sizeAfter = [...sizes.values()].reduce((a, b) => a + b, 0);
 }
+
+const sizes = new Map<string, number>();
 
 /**
  * D1 counted at its transport: the binding's fetcher carries every query to the database and
@@ -87,7 +91,7 @@ function countD1(handler: Handler, statements: number, metas: D1Meta[]): void {
  * meta (drizzle reads through `raw()`). The binding is rebuilt around a counting fetcher, so its
  * behaviour is the runtime's own.
  */
-function countedD1(db: D1Database, handler: Handler): D1Database {
+function countedD1(db: D1Database, handler: Handler, name: string): D1Database {
   const fetcher = (db as unknown as { fetcher?: Fetcher }).fetcher;
   if (!fetcher) throw new Error("metrics mode: this D1 binding has no fetcher to count (runtime changed?)");
   const counting = {
@@ -98,7 +102,7 @@ function countedD1(db: D1Database, handler: Handler): D1Database {
         .json()
         .catch(() => null)) as { meta?: D1Meta } | { meta?: D1Meta }[] | null;
       const list = Array.isArray(answer) ? answer : answer ? [answer] : [];
-      countD1(handler, list.length, list.map((r) => r?.meta ?? {}));
+      countD1(handler, name, list.length, list.map((r) => r?.meta ?? {}));
       return response;
     },
   };
@@ -157,14 +161,14 @@ export function instrument(env: Env, handler: Handler = "fetch"): Env {
   if (!wrapped) {
     wrapped = {
       ...env,
-      DB: countedD1(env.DB, handler),
+      DB: countedD1(env.DB, handler, "DB"),
       DELIVERY_QUEUE: countedQueue(env.DELIVERY_QUEUE),
       SUBSCRIPTION_HEALTH: countedNamespace(env.SUBSCRIPTION_HEALTH),
     };
     // Every shard's database and queue (src/db/shards.ts), so the cost figures count them all.
     const shardBindings = wrapped as unknown as Record<string, unknown>;
     for (const [name, value] of Object.entries(env)) {
-      if (/^DB_\d+$/.test(name)) shardBindings[name] = countedD1(value as D1Database, handler);
+      if (/^DB_\d+$/.test(name)) shardBindings[name] = countedD1(value as D1Database, handler, name);
       else if (/^DELIVERY_QUEUE_\d+$/.test(name)) shardBindings[name] = countedQueue(value as Queue<unknown>);
     }
     byHandler[handler] = wrapped;

@@ -10,7 +10,11 @@ const HOUR_MS = 60 * 60 * 1000;
 const DAY_MS = 24 * HOUR_MS;
 const RETENTION_DAYS = 30;
 
-export async function startHooklineSide(receiver, sizes) {
+/**
+ * `shards` > 1 starts it with that many data shards (SHARDS) for scenario (d) alone: sizes.dAccounts
+ * accounts, spread over the shards as the service places them, one subscription each.
+ */
+export async function startHooklineSide(receiver, sizes, { shards = 1 } = {}) {
   const stateDir = mkdtempSync(join(tmpdir(), "hookline-bench-"));
   const hookline = await startHookline({
     port: await freePort(),
@@ -21,6 +25,7 @@ export async function startHooklineSide(receiver, sizes) {
       ALLOW_INSECURE_TARGETS: "true",
       LOG_RETENTION_DAYS: String(RETENTION_DAYS),
       METRICS: "1",
+      ...(shards > 1 ? { SHARDS: String(shards) } : {}),
     },
     devVars: false,
     inheritEnv: false,
@@ -33,9 +38,19 @@ export async function startHooklineSide(receiver, sizes) {
   const metrics = () => api("GET", "/__metrics?reset=1");
 
   const accounts = {};
+  const dAccounts = [];
   try {
     await api("POST", "/v1/event-types", { name: "bench.tick", description: "benchmark event" });
-    for (const [name, subs] of [["a", 1], ["b", sizes.bSubs], ["c", 1]]) {
+    // Scenario (d): many accounts over the shards; each subscription's path names its account, so the
+    // receiver sees any delivery that crossed to another account's endpoint.
+    for (let i = 0; shards > 1 && i < sizes.dAccounts; i++) {
+      const acct = await api("POST", "/v1/accounts", { name: `bench-d-${i}`, plan: "business" });
+      const path = `/hookline/d/${i}`;
+      const sub = await api("POST", "/v1/subscriptions", { url: receiver.url + path, event_types: ["bench.tick"] }, acct.api_key.key);
+      receiver.secrets.set(path, sub.secret);
+      dAccounts.push({ id: acct.id, shard: acct.shard });
+    }
+    for (const [name, subs] of shards > 1 ? [] : [["a", 1], ["b", sizes.bSubs], ["c", 1]]) {
       const acct = await api("POST", "/v1/accounts", { name: `bench-${name}`, plan: "business" });
       for (let i = 0; i < subs; i++) {
         const path = `/hookline/${name}/${i}`;
@@ -68,6 +83,12 @@ export async function startHooklineSide(receiver, sizes) {
   }
 
   const scenarios = {
+    d: (rep) =>
+      measured("d", rep, sizes.d, sizes.d, async (run, errors) => {
+        const dEvent = (i) => ({ account_id: dAccounts[i % dAccounts.length].id, type: "bench.tick", data: { run, seq: i, account: i % dAccounts.length, sentAt: Date.now(), pad: padding() } });
+        await pool([...Array(sizes.d).keys()], sizes.concurrency, (i) => emit(dEvent(i)), errors);
+        return sizes.d;
+      }),
     a: (rep) =>
       measured("a", rep, sizes.a, sizes.a, async (run, errors) => {
         await pool([...Array(sizes.a).keys()], sizes.concurrency, (i) => emit(event("a", run, i)), errors);
@@ -119,5 +140,5 @@ export async function startHooklineSide(receiver, sizes) {
     rmSync(stateDir, { recursive: true, force: true });
   }
 
-  return { scenarios, purge, stop, stateDir };
+  return { scenarios, purge, stop, stateDir, dAccounts };
 }

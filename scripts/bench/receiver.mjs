@@ -9,6 +9,7 @@ export async function startReceiver() {
   const seen = new Map(); // delivery key -> { at, sentAt, run }
   const byRun = new Map(); // run -> receipts
   let invalid = 0;
+  let crossed = 0; // (d): a delivery at another account's endpoint
   const server = createServer((req, res) => {
     const chunks = [];
     req.on("data", (c) => chunks.push(c));
@@ -19,6 +20,7 @@ export async function startReceiver() {
       try {
         if (secret) new Webhook(secret).verify(body, req.headers);
         const data = JSON.parse(body).data;
+        if (data.account !== undefined && req.url !== `/hookline/d/${data.account}`) crossed++;
         // Hookline names each (event, subscription) by webhook-id; the baseline by path and sequence.
         const key = req.headers["webhook-id"] ?? `${req.url}:${data.run}:${data.seq}`;
         if (!seen.has(key)) {
@@ -47,6 +49,7 @@ export async function startReceiver() {
     url: `http://127.0.0.1:${server.address().port}`,
     secrets,
     invalid: () => invalid,
+    crossed: () => crossed,
     received,
     /**
      * Waits for `expected` receipts of `run`, but never past `deadlineMs`, nor `stallMs` after

@@ -8,6 +8,7 @@ const LABELS = {
   b: "b: fan-out, batches of events",
   c: "c: steady rate",
   forward: "client-driven forward (no queue)",
+  d: "d: 2 shards, many accounts, one event per call",
 };
 
 function medians(runs) {
@@ -25,16 +26,27 @@ function medians(runs) {
 
 const target = (name, value, goal, met) => ({ name, value: round(value, 2), target: goal, met: value === null ? null : met });
 
-export function buildReport({ runs, purges, sizes, machine, started, quick, receiverInvalid, aborted }) {
+export function buildReport({ runs, purges, sizes, machine, started, quick, receiverInvalid, receiverCrossed, dAccountsPerShard, aborted }) {
   const of = (side, scenario) => runs.filter((r) => r.side === side && r.scenario === scenario);
   const summary = {};
-  for (const scenario of ["a", "b", "c", "forward"]) {
+  for (const scenario of ["a", "b", "c", "forward", "d"]) {
     summary[scenario] = { hookline: of("hookline", scenario).length ? medians(of("hookline", scenario)) : null, baseline: of("baseline", scenario).length ? medians(of("baseline", scenario)) : null };
   }
   // D1 growth per delivery, run by run; (a) runs first on a fresh database, before any purge.
   const bytes = (scenario) => median(of("hookline", scenario).map((r) => (r.d1_bytes_grown === null || !r.deliveries_received ? null : r.d1_bytes_grown / r.deliveries_received)));
   const cost = {};
-  for (const scenario of ["a", "b", "c"]) cost[scenario] = scenarioCost(of("hookline", scenario), purges[scenario], bytes(scenario));
+  for (const scenario of ["a", "b", "c", "d"]) cost[scenario] = scenarioCost(of("hookline", scenario), purges[scenario], bytes(scenario));
+  const dRuns = of("hookline", "d");
+  const shards = dRuns.length
+    ? {
+        shards: sizes.dShards,
+        accounts_per_shard: dAccountsPerShard ?? null,
+        lost: dRuns.reduce((t, r) => t + r.deliveries_expected - r.deliveries_received, 0),
+        crossed: receiverCrossed,
+        usd_per_million_vs_a: cost.d && cost.a ? round(cost.d.usd_per_million_deliveries.total / cost.a.usd_per_million_deliveries.total, 3) : null,
+        rows_written_per_delivery_vs_a: cost.d && cost.a ? round(cost.d.per_delivery.d1_rows_written / cost.a.per_delivery.d1_rows_written, 3) : null,
+      }
+    : null;
 
   const ratio = (scenario, f) => {
     const h = summary[scenario].hookline, b = summary[scenario].baseline;
@@ -76,6 +88,7 @@ export function buildReport({ runs, purges, sizes, machine, started, quick, rece
     summary,
     targets,
     cost,
+    shards,
     purges,
     prices: PRICES,
     invalid_signatures: receiverInvalid,
@@ -109,6 +122,14 @@ export function markdown(report) {
     if (!c) continue;
     const p = c.per_delivery;
     lines.push(row([LABELS[scenario], `${p.d1_rows_written} (${p.d1_rows_written_by_purge})`, p.d1_rows_read, p.d1_bytes_stored, c.d1_round_trips.per_emit_call, c.d1_round_trips.per_consumer_batch, p.queue_operations, p.durable_object_requests, c.usd_per_million_deliveries.total]));
+  }
+  if (report.shards) {
+    const s = report.shards;
+    lines.push(
+      "",
+      `(d) on ${s.shards} shards (accounts per shard: ${s.accounts_per_shard?.join(", ") ?? "—"}): ${s.lost} deliveries lost, ${s.crossed ?? "—"} at another account's endpoint; ` +
+        `$ per million ${s.usd_per_million_vs_a ?? "—"}x and rows written per delivery ${s.rows_written_per_delivery_vs_a ?? "—"}x (a)'s.`,
+    );
   }
   const dates = [...new Set(Object.values(report.prices).map((p) => p.asOf))].join(", ");
   lines.push("", `Prices: Cloudflare's published prices as read on ${dates} (\`scripts/bench/cost.mjs\`); CPU time not included. Bytes stored for (b) and (c) reuse pages freed by the previous scenario's purge: lower bounds.`);

@@ -9,6 +9,7 @@ import { notFound, ProblemError, problemBody } from "../core/problem";
 import { database, isUniqueViolation } from "../db/client";
 import { type AccountRow, accounts, apiKeys } from "../db/schema";
 import { control, shardCount, shardEnv } from "../db/shards";
+import { startMove } from "../delivery/account-move";
 import { deleteAccount } from "../services/accounts";
 import { revokeListenKey } from "../services/listen";
 import { type AppContext, createRouter, requireAccount, requireOperator } from "./context";
@@ -25,6 +26,11 @@ const Account = z
     plan: PlanName,
     max_subscriptions: z.number().int(),
     shard: z.number().int().openapi({ description: "The data shard (0 to SHARDS-1) holding the account's subscriptions, events and log" }),
+    moving_to: z
+      .number()
+      .int()
+      .nullable()
+      .openapi({ description: "The shard a running move takes it to (POST /v1/accounts/{id}/move); `shard` shows it once it has switched" }),
     created_at: Timestamp,
     updated_at: Timestamp,
   })
@@ -55,6 +61,8 @@ const UpdateAccount = z
   .strictObject({ plan: PlanName.optional(), email: Email.nullable().optional() })
   .openapi("UpdateAccount");
 
+const MoveAccount = z.strictObject({ shard: z.number().int().nonnegative() }).openapi("MoveAccount");
+
 const AccountParam = z.object({ id: z.string().max(128).openapi({ param: { name: "id", in: "path" } }) });
 const KeyParam = AccountParam.extend({
   key_id: z.string().max(128).openapi({ param: { name: "key_id", in: "path" } }),
@@ -67,6 +75,7 @@ export const serializeAccount = (a: AccountRow) => ({
   plan: a.plan as z.infer<typeof PlanName>,
   max_subscriptions: plans[a.plan as keyof typeof plans]?.maxSubscriptions ?? 0,
   shard: a.shard,
+  moving_to: a.movingTo,
   created_at: iso(a.createdAt)!,
   updated_at: iso(a.updatedAt)!,
 });
@@ -95,16 +104,19 @@ async function visibleAccount(c: AppContext, id: string): Promise<AccountRow> {
  * The shard a new account goes to: the one named (422 when there is no such shard), else the
  * one with the fewest accounts, the lowest on a tie.
  */
+function existingShard(env: Env, named: number): number {
+  const n = shardCount(env);
+  if (named >= n) {
+    throw new ProblemError("validation", `shard: there are ${n} shard(s), numbered 0 to ${n - 1}`, [
+      { path: "shard", message: `must be from 0 to ${n - 1}` },
+    ]);
+  }
+  return named;
+}
+
 async function placement(env: Env, named: number | undefined): Promise<number> {
   const n = shardCount(env);
-  if (named !== undefined) {
-    if (named >= n) {
-      throw new ProblemError("validation", `shard: there are ${n} shard(s), numbered 0 to ${n - 1}`, [
-        { path: "shard", message: `must be from 0 to ${n - 1}` },
-      ]);
-    }
-    return named;
-  }
+  if (named !== undefined) return existingShard(env, named);
   if (n === 1) return 0;
   const rows = await database(control(env))
     .select({ shard: accounts.shard, n: sql<number>`count(*)` })
@@ -147,6 +159,7 @@ export const accountRoutes = createRouter()
         email: body.email ?? null,
         plan: body.plan ?? DEFAULT_PLAN,
         shard: await placement(c.env, body.shard),
+        movingTo: null,
         createdAt: now,
         updatedAt: now,
       };
@@ -217,8 +230,10 @@ export const accountRoutes = createRouter()
         updatedAt: Date.now(),
       };
       await database(control(c.env)).update(accounts).set(changes).where(eq(accounts.id, current.id));
-      if (current.shard !== 0) {
-        await database(shardEnv(c.env, current.shard).DB).update(accounts).set(changes).where(eq(accounts.id, current.id));
+      // Each shard's copy of the row: its own, and the one a running move is making.
+      for (const shard of new Set([current.shard, current.movingTo ?? current.shard])) {
+        const copy = shardEnv(c.env, shard).DB;
+        if (copy !== control(c.env)) await database(copy).update(accounts).set(changes).where(eq(accounts.id, current.id));
       }
       return c.json(serializeAccount({ ...current, ...changes }), 200);
     },
@@ -243,12 +258,38 @@ export const accountRoutes = createRouter()
     async (c) => {
       requireOperator(c);
       const account = await visibleAccount(c, c.req.valid("param").id);
+      if (account.movingTo !== null) {
+        throw new ProblemError("conflict", `${account.id} is being moved to shard ${account.movingTo}: delete it once the move is done`);
+      }
       const { complete } = await deleteAccount(c.env, account);
       if (!complete) {
         const detail = `${account.id}'s keys, subscriptions and listen sessions are deleted, but its log is larger than one call deletes: send DELETE again to go on`;
         return problemResponse(problemBody("unavailable", detail), { "retry-after": "0" });
       }
       return c.body(null, 204);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/v1/accounts/{id}/move",
+      tags,
+      security,
+      summary: "Move an account to another data shard (operator)",
+      description:
+        "Freezes the account on its shard (its emits and writes answer 503 with Retry-After for as long as this takes), waits for its attempts in flight, copies its subscriptions, log and idempotency keys to the target, switches it there (`shard` shows the target from then on) and deletes what is left on the source. Nothing is lost or sent twice because of a move. A second move while one runs is a 409.",
+      request: { params: AccountParam, ...jsonBody(MoveAccount) },
+      responses: { 202: json(z.object({ moving_to: z.number().int() }), "The move started"), ...errorResponses },
+    }),
+    async (c) => {
+      requireOperator(c);
+      const account = await visibleAccount(c, c.req.valid("param").id);
+      const to = existingShard(c.env, c.req.valid("json").shard);
+      if (to === account.shard && account.movingTo === null) {
+        throw new ProblemError("validation", `shard: the account is on shard ${to} already`, [{ path: "shard", message: "is the account's shard" }]);
+      }
+      await startMove(c.env, account, to);
+      return c.json({ moving_to: to }, 202);
     },
   )
   .openapi(

@@ -50,6 +50,13 @@ export async function authenticate(env: Env, adminToken: string | null, header: 
 export const requireAuth = createMiddleware<AppEnv>(async (c, next) => {
   const principal = await authenticate(c.env, c.get("config").adminToken, c.req.header("authorization"));
   c.set("principal", principal);
-  if (principal.kind === "account") c.env = shardEnv(c.env, principal.account.shard);
+  if (principal.kind === "account") {
+    c.env = shardEnv(c.env, principal.account.shard);
+    // Frozen on its shard while a move copies it (src/delivery/account-move.ts): reads go on, writes wait.
+    const { movingTo, shard } = principal.account;
+    if (movingTo !== null && movingTo !== shard && c.req.method !== "GET" && c.req.method !== "HEAD") {
+      throw Object.assign(new ProblemError("unavailable", `the account is moving to shard ${movingTo}: try again in a few seconds`), { retryAfter: 2 });
+    }
+  }
   await next();
 });

@@ -4,9 +4,9 @@ import { and, asc, eq } from "drizzle-orm";
 import { idRegex } from "../core/ids";
 import { notFound, ProblemError } from "../core/problem";
 import { database } from "../db/client";
-import { findOnShards } from "../db/shards";
+import { control, findOnShards } from "../db/shards";
 import { afterCursor, newestFirst, toPage } from "../db/pagination";
-import { attempts, deliveries } from "../db/schema";
+import { accounts, attempts, deliveries } from "../db/schema";
 import { attemptsOf } from "../delivery/attempt-log";
 import { recover, redeliver, sendTestEvent } from "../services/redelivery";
 import { findSubscription } from "../services/subscriptions";
@@ -142,6 +142,14 @@ export const deliveryRoutes = createRouter()
     }),
     async (c) => {
       const { row: delivery, env } = await visibleDelivery(c, c.req.valid("param").id);
+      // The operator's redelivery waits, like the account's own writes (api/auth), while a move freezes the account.
+      const [owner] =
+        c.get("principal").kind === "operator"
+          ? await database(control(c.env)).select().from(accounts).where(eq(accounts.id, delivery.accountId))
+          : [];
+      if (owner && owner.movingTo !== null && owner.movingTo !== owner.shard) {
+        throw Object.assign(new ProblemError("unavailable", `the account is moving to shard ${owner.movingTo}: try again in a few seconds`), { retryAfter: 2 });
+      }
       return c.json(serializeDelivery(await redeliver(env, delivery)), 202);
     },
   )

@@ -44,5 +44,6 @@ export function onError(err: unknown, c: Context): Response {
   // another site's form posts too. Clients that use Basic (curl -u, the Clara scripts) send
   // it up front and never need the challenge; every face accepts Bearer <api key> as well.
   const headers: Record<string, string> = body.status === 401 ? { "www-authenticate": 'Bearer realm="hookline"' } : {};
+  if (err instanceof ProblemError && err.retryAfter !== undefined) headers["retry-after"] = String(err.retryAfter);
   return problemResponse(body, headers);
 }

@@ -584,6 +584,125 @@ export interface paths {
         };
         trace?: never;
     };
+    "/v1/accounts/{id}/move": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Move an account to another data shard (operator)
+         * @description Freezes the account on its shard (its emits and writes answer 503 with Retry-After for as long as this takes), waits for its attempts in flight, copies its subscriptions, log and idempotency keys to the target, switches it there (`shard` shows the target from then on) and deletes what is left on the source. Nothing is lost or sent twice because of a move. A second move while one runs is a 409.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["MoveAccount"];
+                };
+            };
+            responses: {
+                /** @description The move started */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            moving_to: number;
+                        };
+                    };
+                };
+                /** @description Malformed request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Missing or wrong credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not allowed for these credentials */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description No such resource (or another account's) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Conflicts with the current state */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Body too large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Body is not JSON */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Invalid fields */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/accounts/{id}/keys": {
         parameters: {
             query?: never;
@@ -5373,6 +5492,8 @@ export interface components {
             max_subscriptions: number;
             /** @description The data shard (0 to SHARDS-1) holding the account's subscriptions, events and log */
             shard: number;
+            /** @description The shard a running move takes it to (POST /v1/accounts/{id}/move); `shard` shows it once it has switched */
+            moving_to: number | null;
             /**
              * Format: date-time
              * @example 2026-11-23T12:00:00.000Z
@@ -5398,6 +5519,9 @@ export interface components {
             plan?: "pro" | "business";
             /** Format: email */
             email?: string | null;
+        };
+        MoveAccount: {
+            shard: number;
         };
         PortalLink: {
             /**

@@ -37,6 +37,8 @@ export class ProblemError extends Error {
   readonly code: ProblemCode;
   readonly errors?: FieldError[];
   readonly extra?: Record<string, unknown>;
+  /** Seconds for a Retry-After header (a 503 that will pass). */
+  retryAfter?: number;
 
   constructor(code: ProblemCode, detail: string, errors?: FieldError[], extra?: Record<string, unknown>) {
     super(detail);

@@ -69,8 +69,11 @@ export const loadSession: MiddlewareHandler<DashEnv> = async (c, next) => {
     const account = claims?.kind === kind ? await sessionAccount(c.env, claims) : null;
     if (claims && account) {
       c.set("session", { id: claims.id, kind, account, keyId: claims.keyId, token, csrf: await csrfToken(secretsKey, token) });
-      // Its pages read and write the account's shard (src/db/shards.ts).
+      // Its pages read and write the account's shard (src/db/shards.ts); while a move freezes it, only read.
       c.env = shardEnv(c.env, account.shard);
+      if (account.movingTo !== null && account.movingTo !== account.shard && c.req.method === "POST") {
+        throw Object.assign(new ProblemError("unavailable", `the account is moving to shard ${account.movingTo}: try again in a few seconds`), { retryAfter: 2 });
+      }
       break;
     }
     if (kind === "portal") c.set("portalEnded", true);

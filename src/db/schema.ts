@@ -21,6 +21,8 @@ export const accounts = sqliteTable("accounts", {
   plan: text("plan").notNull(),
   /** Its data shard (src/db/shards.ts): set at creation. */
   shard: integer("shard").notNull().default(0),
+  /** On the control database: the shard a running move takes it to. On a shard's copy: frozen there while set. */
+  movingTo: integer("moving_to"),
   ...timestamps,
 });
 

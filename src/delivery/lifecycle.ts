@@ -8,7 +8,9 @@ import { and, eq, inArray, sql } from "drizzle-orm";
 import { statusAfter } from "../core/delivery-state";
 import type { FormatEvent } from "../core/formats";
 import type { AttemptVerdict } from "../core/retry";
+import { SYSTEM_ACCOUNT_ID } from "../core/operational";
 import { database, sqlAll, sqlRun } from "../db/client";
+import { shardOf } from "../db/shards";
 import { deliveries, subscriptions } from "../db/schema";
 import { encodeAttempt } from "./attempt-log";
 import { rollupStatement } from "./rollup";
@@ -129,6 +131,9 @@ export async function claim(env: Env, ids: string[], now: number, leases: { byPo
       FROM json_each(${leaseList}) AS l
       WHERE deliveries.id = l.value ->> 0 AND deliveries.status = 'pending'
         AND (deliveries.next_attempt_at IS NULL OR deliveries.next_attempt_at <= ${now + 1000})
+        -- Not an account frozen here by a move, or moved away (src/delivery/account-move.ts): the target sends those.
+        AND NOT EXISTS (SELECT 1 FROM accounts a WHERE a.id = deliveries.account_id AND a.id != ${SYSTEM_ACCOUNT_ID}
+          AND (a.shard != ${shardOf(env)} OR coalesce(a.moving_to, a.shard) != a.shard))
       RETURNING deliveries.id AS id`),
     sqlAll<ClaimRow>(env.DB, sql`
       SELECT d.id, d.attempts_count, d.series_base, e.id AS event_id, e.type, e.subject, e.data, e.timestamp,

@@ -63,6 +63,28 @@ export async function deleteAccount(
   ]);
   await settle("failure counter", subs.map((s) => healthOf(env, s.id).destroy()));
 
+  const { complete } = await eraseFromShard(env, accountId, budget);
+  if (complete) {
+    // The shard's copy went last; now the control row (the same row when the shard is the control database).
+    if (env.DB !== control(env)) await controlDb.delete(accounts).where(eq(accounts.id, accountId));
+    forgetHome(accountId);
+  }
+  return { complete };
+}
+
+/**
+ * Deletes an account's log from one shard, then its copy of the account row, within the budget:
+ * deleteAccount's last part, and the end of a move on the shard it left. Its subscriptions and
+ * listen sessions must be gone first (their deliveries are reached through deleted_subscriptions).
+ */
+export async function eraseFromShard(
+  env: Env,
+  accountId: string,
+  budget = DELETION_BUDGET,
+  /** Leave the account row (a move off shard 0, whose row is the control database's). */
+  keepAccountRow = false,
+): Promise<{ complete: boolean }> {
+  const db = database(env.DB);
   const n = budget.rows;
   for (let round = 0; round < budget.rounds; round++) {
     // Deliveries and attempts are reached through the account's deleted subscriptions (indexed),
@@ -77,20 +99,15 @@ export async function deleteAccount(
       sqlRun(env.DB, sql`DELETE FROM idempotency_keys WHERE account_id = ${accountId} AND key IN (
         SELECT key FROM idempotency_keys WHERE account_id = ${accountId} LIMIT ${n})`),
       // The account goes last, in the same transaction as its last rows.
-      sqlAll<{ id: string }>(env.DB, sql`DELETE FROM accounts WHERE id = ${accountId}
+      sqlAll<{ id: string }>(env.DB, sql`${keepAccountRow ? sql`SELECT id FROM accounts` : sql`DELETE FROM accounts`} WHERE id = ${accountId}
         AND NOT EXISTS (SELECT 1 FROM events WHERE account_id = ${accountId})
         AND NOT EXISTS (SELECT 1 FROM idempotency_keys WHERE account_id = ${accountId})
         AND NOT EXISTS (SELECT 1 FROM deleted_subscriptions WHERE account_id = ${accountId})
-        RETURNING id`),
+        ${keepAccountRow ? sql`` : sql`RETURNING id`}`),
       // Its stats, in every round: a batch settled meanwhile may have added to them.
       eraseRollupsOfAccountStatement(env, accountId),
     ]);
-    if (gone.length > 0) {
-      // The shard's copy went above; now the control row (the same row when the shard is the control database).
-      if (env.DB !== control(env)) await controlDb.delete(accounts).where(eq(accounts.id, accountId));
-      forgetHome(accountId);
-      return { complete: true };
-    }
+    if (gone.length > 0) return { complete: true };
   }
   return { complete: false };
 }

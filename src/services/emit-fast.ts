@@ -1,7 +1,8 @@
 /**
  * Emit in one D1 round trip, once this isolate knows the call's event types. The catalog is
  * the only thing kept in memory: each entry carries its row's updated_at, and the batch that
- * writes checks every entry it relied on against D1 (and that every account exists) before
+ * writes checks every entry it relied on against D1 (and that every account exists and lives on
+ * this shard, not frozen by a move: src/delivery/account-move.ts) before
  * anything counts: a stale entry or an unknown account aborts the whole batch, and the call
  * goes the careful way (read, then write), which also refreshes the entries. Subscriptions are
  * never cached: the fan-out matches them in the statement that inserts the deliveries, so a
@@ -11,6 +12,7 @@
 import { sql } from "drizzle-orm";
 import { schemaErrors } from "../core/json-schema";
 import { sqlAll, sqlRun } from "../db/client";
+import { shardOf } from "../db/shards";
 import { fanOutStatement } from "../delivery/lifecycle";
 import type { PreparedCall } from "./emit-plan";
 import { writeTogether } from "./emit-group";
@@ -70,7 +72,8 @@ export async function emitInOneRoundTrip(env: Env, call: PreparedCall, now: numb
             WHEN (SELECT count(*) FROM json_each(${relied}) AS t
               JOIN event_types et ON et.name = t.value ->> 0 AND et.updated_at = t.value ->> 1) != ${entries.length}
             THEN json('the catalog changed')
-            WHEN (SELECT count(*) FROM accounts WHERE id IN (SELECT value FROM json_each(${JSON.stringify(call.accountIds)})))
+            WHEN (SELECT count(*) FROM accounts WHERE id IN (SELECT value FROM json_each(${JSON.stringify(call.accountIds)}))
+                AND shard = ${shardOf(own)} AND coalesce(moving_to, shard) = shard)
               != ${call.accountIds.length}
             THEN json('no such account') END`),
         insertEventsStatement(own, eventRows, now),

@@ -11,7 +11,7 @@ import { database, isUniqueViolation, sqlAll, sqlRun } from "../db/client";
 import { accounts, eventTypes, idempotencyKeys, subscriptions } from "../db/schema";
 import { createStatement } from "../delivery/lifecycle";
 import { ProblemError } from "../core/problem";
-import { homesOf, shardCount, shardEnv, type ShardEnv } from "../db/shards";
+import { forgetHome, homesOf, shardCount, shardEnv, type ShardEnv, shardOf } from "../db/shards";
 import { type EmitPlan, type Found, type KeyPair, type PreparedCall, planEmit, prepareEmit, type Remembered } from "./emit-plan";
 import type { EmitEventInput, EmitResultBody } from "./emit-schema";
 import { emitInOneRoundTrip, insertEventsStatement, rememberCatalog } from "./emit-fast";
@@ -26,6 +26,8 @@ export interface EmitOptions {
   batch: boolean;
   /** Set on the one retry after losing an idempotency race. */
   raced?: boolean;
+  /** Set on the one retry after an account was found to live elsewhere (moved). */
+  rerouted?: boolean;
 }
 
 export interface EmitOutcome {
@@ -58,7 +60,11 @@ async function emitOnShard(
   const fast = await emitInOneRoundTrip(env, call, now);
   // Written and enqueued, with whatever calls arrived with it.
   if (fast) return { body: fast.body, replayed: false };
-  const plan = planEmit(call, await find(env, call, now), now);
+  const found = await find(env, call, now);
+  const notHere = await notLiveHere(env, call, [found]);
+  if (notHere === "moved" && !opts.rerouted) return emitEvents(env, config, inputs, { ...opts, rerouted: true });
+  if (notHere !== null) throw frozen();
+  const plan = planEmit(call, found, now);
   if (plan.kind === "replay") return { body: plan.body, replayed: true };
   if (plan.kind === "refused") throw plan.problem;
   try {
@@ -98,7 +104,10 @@ async function emitAcrossShards(
     return { ...call, accountIds, headerKey, keyPairs: [...(headerKey ? [headerKey] : []), ...ofSlice] };
   };
   const parts = [...slices].map(([shard, accountIds]) => ({ env: shardEnv(base, shard), call: sliceCall(accountIds) }));
-  const founds = await Promise.all(parts.map((p) => find(p.env, p.call, now)));
+  const founds = await Promise.all(parts.map(async (p) => Object.assign(await find(p.env, p.call, now), { askedFor: p.call.accountIds })));
+  const notHere = await notLiveHere(base, call, founds, parts.map((p) => p.env));
+  if (notHere === "moved" && !opts.rerouted) return emitEvents(base, config, inputs, { ...opts, rerouted: true });
+  if (notHere !== null) throw frozen();
 
   // The header key, as each shard remembers it.
   const scope = (k: KeyPair) => `${k[0]}\u0000${k[1]}`;
@@ -155,11 +164,51 @@ async function emitAcrossShards(
   return { body, replayed: firstBody !== null };
 }
 
+const frozen = () =>
+  Object.assign(new ProblemError("unavailable", "an account of this call is moving to another shard: try again in a few seconds"), {
+    retryAfter: 2,
+  });
+
+/**
+ * Whether every account the reads found lives on the shard it was read on, not frozen by a move
+ * (src/delivery/account-move.ts); rows that do not are dropped from `founds`. An account found
+ * frozen, or not found where the isolate's map said: the map forgets the call's accounts, and the
+ * answer is "moved" when the control database now says another shard for one, "frozen" while a
+ * move holds one, else null (an account no shard knows is then the plan's to refuse).
+ */
+async function notLiveHere(env: Env, call: PreparedCall, founds: Found[], shards: Env[] = [env]): Promise<"moved" | "frozen" | null> {
+  let held = false;
+  const askedOn = new Map<string, number>();
+  founds.forEach((found, i) => {
+    const me = shardOf(shards[i]);
+    const live = (found.accounts as FoundAccount[]).filter((a) => a.shard === me && (a.movingTo ?? a.shard) === a.shard);
+    if (live.length !== found.accounts.length) held = true;
+    found.accounts = live;
+  });
+  if (shardCount(env) === 1) return held ? "frozen" : null;
+  const known = new Set(founds.flatMap((f) => f.accounts.map((a) => a.id)));
+  if (!held && call.accountIds.every((id) => known.has(id))) return null;
+  // Which shard each account was read on: the single shard, or its slice's.
+  shards.forEach((shard, i) => {
+    const ids = shards.length === 1 ? call.accountIds : ((founds[i] as Found & { askedFor?: string[] }).askedFor ?? []);
+    for (const id of ids) askedOn.set(id, shardOf(shard));
+  });
+  for (const id of call.accountIds) forgetHome(id);
+  const homes = await homesOf(env, call.accountIds);
+  if (call.accountIds.some((id) => homes.has(id) && homes.get(id) !== askedOn.get(id))) return "moved";
+  return held ? "frozen" : null;
+}
+
+type FoundAccount = { id: string; shard: number; movingTo: number | null };
+
 /** The first round trip: the call's accounts, event types, their subscriptions and its live idempotency keys. */
 async function find(env: Env, call: PreparedCall, now: number) {
   const db = database(env.DB);
   const [foundAccounts, foundTypes, candidates, ...maybeRemembered] = await db.batch([
-    db.select({ id: accounts.id, name: accounts.name, email: accounts.email }).from(accounts).where(inArray(accounts.id, call.accountIds)),
+    db
+      .select({ id: accounts.id, name: accounts.name, email: accounts.email, shard: accounts.shard, movingTo: accounts.movingTo })
+      .from(accounts)
+      .where(inArray(accounts.id, call.accountIds)),
     db
       .select({ name: eventTypes.name, schema: eventTypes.schema, updatedAt: eventTypes.updatedAt })
       .from(eventTypes)
@@ -210,9 +259,19 @@ async function write(env: Env, call: PreparedCall, plan: Extract<EmitPlan, { kin
           FROM json_each(${JSON.stringify(rememberRows)})`),
       ]
     : [];
-  await database(env.DB).batch([
-    insertEventsStatement(env, eventRows, now),
-    createStatement(env, plan.deliveries, now),
-    ...rememberStatements,
-  ]);
+  try {
+    await database(env.DB).batch([
+      // Its accounts still live here: a move that froze one since the read aborts the batch (src/delivery/account-move.ts).
+      sqlAll(env.DB, sql`
+        SELECT CASE WHEN (SELECT count(*) FROM accounts WHERE id IN (SELECT value FROM json_each(${JSON.stringify(call.accountIds)}))
+            AND shard = ${shardOf(env)} AND coalesce(moving_to, shard) = shard) != ${call.accountIds.length}
+          THEN json('an account is not live here') END`),
+      insertEventsStatement(env, eventRows, now),
+      createStatement(env, plan.deliveries, now),
+      ...rememberStatements,
+    ]);
+  } catch (err) {
+    if (String(err instanceof Error ? err.message : err).includes("malformed JSON")) throw frozen();
+    throw err;
+  }
 }

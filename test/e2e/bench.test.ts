@@ -15,7 +15,7 @@ import { afterAll, expect, it } from "vitest";
 const out = mkdtempSync(join(tmpdir(), "hookline-bench-test-"));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
-it("bench --quick runs both sides of every scenario, purges, prices and writes latest.json and latest.md", async () => {
+it("bench --quick runs both sides of every scenario, (d) on two shards, purges, prices and writes latest.json and latest.md", async () => {
   // The cap only stops a hung run: on an idle machine this takes well under a minute, but it
   // starts two wranglers and paces scenario (c) in real time, which a shared machine stretches.
   await promisify(execFile)(process.execPath, ["scripts/bench.mjs", "--quick", "--out", out], { timeout: 290_000 });
@@ -42,6 +42,15 @@ it("bench --quick runs both sides of every scenario, purges, prices and writes l
     expect(cost.usd_per_million_deliveries.total, scenario).toBeGreaterThan(0);
   }
   expect(report.summary.forward.baseline.deliveries_received).toBe(report.summary.forward.baseline.deliveries_expected);
+  // (d): two shards, accounts on both, every delivery at its own account's endpoint, priced like the others.
+  const d = report.summary.d.hookline;
+  expect(d.deliveries_received).toBe(d.deliveries_expected);
+  expect(report.shards).toMatchObject({ shards: 2, lost: 0, crossed: 0 });
+  expect(report.shards.accounts_per_shard).toHaveLength(2);
+  for (const n of report.shards.accounts_per_shard) expect(n).toBeGreaterThan(0);
+  expect(report.cost.d.per_delivery.d1_rows_written_by_purge).toBeGreaterThanOrEqual(1);
+  expect(report.cost.d.per_delivery.d1_bytes_stored).toBeGreaterThan(100);
+  expect(report.shards.usd_per_million_vs_a).toEqual(expect.any(Number));
   // (a) runs first on a fresh database, so D1's size_after grew by what its deliveries stored.
   expect(report.cost.a.per_delivery.d1_bytes_stored).toBeGreaterThan(100);
   expect(report.cost.a.per_delivery.durable_object_requests).toBe(0);

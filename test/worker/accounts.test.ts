@@ -22,6 +22,7 @@ describe("POST /v1/accounts", () => {
       max_subscriptions: 20,
       // One shard (the default): every account is on shard 0.
       shard: 0,
+      moving_to: null,
       created_at: expect.any(String),
       updated_at: expect.any(String),
       api_key: {
