@@ -9,15 +9,18 @@
  *    target gets the account row, frozen as well.
  * 2. drain: waits until none of its deliveries is in flight on the source (a lease that runs
  *    out is released by the sweep), and a moment for requests let in before the freeze.
- * 3. copy: subscriptions, deleted subscriptions, listen sessions, idempotency keys, stats, events,
- *    deliveries and their attempts, in chunks, INSERT OR IGNORE (a step run twice copies nothing twice).
+ * 3. copy: what its next requests and deliveries need: subscriptions (deleted ones and listen
+ *    sessions too), idempotency keys, stats, and its deliveries still to be sent with their events
+ *    and attempts, in chunks, INSERT OR IGNORE (a step run twice copies nothing twice).
  * 4. switch: the target's copy is unfrozen and the control row says the target; the pending
  *    deliveries are enqueued on the target's queue, each when due. Messages still in the source's
  *    queue find their deliveries frozen there and are dropped: the target sends them, once.
- * 5. erase: the account's rows on the source go, then the control row's `moving_to`: a new move may start.
+ * 5. history: the rest of its log (every event, every delivery and attempt), oldest first, while
+ *    the account works on the target; its log reads there lack the older part until this ends.
+ *    Nothing changes on the source meanwhile (frozen), so the copy is exact.
+ * 6. erase: the account's rows on the source go, then the control row's `moving_to`: a new move may start.
  *
- * The account is frozen from 1 to 4, so the whole copy (its log included) happens while its emits
- * wait: README says how long per million deliveries.
+ * So the account is frozen (steps 1 to 4) for as long as its live state takes to copy, not its log.
  */
 import { DurableObject } from "cloudflare:workers";
 import { eq, sql } from "drizzle-orm";
@@ -37,7 +40,7 @@ const CHUNKS_PER_STEP = 100;
 /** Requests authenticated just before the freeze get this long to finish their writes. */
 const SETTLE_MS = 1_000;
 
-type Phase = "freeze" | "drain" | "copy" | "switch" | "erase" | "done";
+type Phase = "freeze" | "drain" | "copy" | "switch" | "history" | "erase" | "done";
 
 interface MoveState {
   accountId: string;
@@ -49,6 +52,7 @@ interface MoveState {
   cursor: string | null;
   subscriptionIds: string[];
   frozenAt: number;
+  historyFrom: number;
   copied: number;
 }
 
@@ -70,32 +74,30 @@ export async function startMove(env: Env, account: AccountRow, to: number): Prom
 
 export const moveOf = (env: Env, accountId: string) => env.ACCOUNT_MOVE.get(env.ACCOUNT_MOVE.idFromName(accountId));
 
-/** The tables copied in step 3, in order: rows keyed by a text column `key`, read after `cursor`. */
-const TABLES: { name: string; read: (src: ShardEnv, s: MoveState, limit: number) => Promise<Record<string, unknown>[]>; cursorOf: (row: Record<string, unknown>) => string }[] = [
-  {
-    name: "subscriptions",
-    read: (src, s, limit) =>
-      sqlAll(src.DB, sql`SELECT * FROM subscriptions WHERE account_id = ${s.accountId} AND id > ${s.cursor ?? ""} ORDER BY id LIMIT ${limit}`),
-    cursorOf: (r) => String(r.id),
-  },
-  {
-    name: "deleted_subscriptions",
-    read: (src, s, limit) =>
-      sqlAll(src.DB, sql`SELECT * FROM deleted_subscriptions WHERE account_id = ${s.accountId} AND id > ${s.cursor ?? ""} ORDER BY id LIMIT ${limit}`),
-    cursorOf: (r) => String(r.id),
-  },
-  {
-    name: "listen_sessions",
-    read: (src, s, limit) =>
-      sqlAll(src.DB, sql`SELECT * FROM listen_sessions WHERE account_id = ${s.accountId} AND id > ${s.cursor ?? ""} ORDER BY id LIMIT ${limit}`),
-    cursorOf: (r) => String(r.id),
-  },
-  {
-    name: "idempotency_keys",
-    read: (src, s, limit) =>
-      sqlAll(src.DB, sql`SELECT * FROM idempotency_keys WHERE account_id = ${s.accountId} AND key > ${s.cursor ?? ""} ORDER BY key LIMIT ${limit}`),
-    cursorOf: (r) => String(r.key),
-  },
+interface Copied {
+  name: string;
+  read: (src: ShardEnv, s: MoveState, limit: number) => Promise<Record<string, unknown>[]>;
+  cursorOf: (row: Record<string, unknown>) => string;
+}
+
+const byAccount = (table: string, key: string): Copied => ({
+  name: table,
+  read: (src, s, limit) =>
+    sqlAll(src.DB, sql`SELECT * FROM ${sql.identifier(table)} WHERE account_id = ${s.accountId} AND ${sql.identifier(key)} > ${s.cursor ?? ""}
+      ORDER BY ${sql.identifier(key)} LIMIT ${limit}`),
+  cursorOf: (r) => String(r[key]),
+});
+
+/**
+ * Copied while the account is frozen: what the account's next requests and deliveries need.
+ * Its deliveries still to be sent (through the small partial index deliveries_due) bring their
+ * events and attempts along.
+ */
+const LIVE: Copied[] = [
+  byAccount("subscriptions", "id"),
+  byAccount("deleted_subscriptions", "id"),
+  byAccount("listen_sessions", "id"),
+  byAccount("idempotency_keys", "key"),
   {
     name: "attempt_rollups",
     read: (src, s, limit) =>
@@ -105,7 +107,22 @@ const TABLES: { name: string; read: (src: ShardEnv, s: MoveState, limit: number)
     cursorOf: (r) => `${r.subscription_id}:${String(r.hour).padStart(15, "0")}`,
   },
   {
-    // Oldest first, through events_account; the cursor is created_at (padded) and id.
+    name: "deliveries",
+    read: (src, s, limit) =>
+      sqlAll(src.DB, sql`SELECT * FROM deliveries INDEXED BY deliveries_due WHERE next_attempt_at IS NOT NULL
+        AND account_id = ${s.accountId} AND id > ${s.cursor ?? ""} ORDER BY id LIMIT ${limit}`),
+    cursorOf: (r) => String(r.id),
+  },
+];
+
+/**
+ * Copied once it has switched, in the background: the rest of its log, oldest first. Rows copied
+ * already are left as they are (INSERT OR IGNORE); until this ends, its log reads on the target
+ * lack the older part.
+ */
+const HISTORY: Copied[] = [
+  {
+    // Through events_account; the cursor is created_at (padded) and id.
     name: "events",
     read: (src, s, limit) => {
       const [at, id] = s.cursor ? [Number(s.cursor.slice(0, 15)), s.cursor.slice(16)] : [-1, ""];
@@ -115,8 +132,8 @@ const TABLES: { name: string; read: (src: ShardEnv, s: MoveState, limit: number)
     cursorOf: (r) => `${String(r.created_at).padStart(15, "0")}:${r.id}`,
   },
   {
-    // One subscription at a time (deleted ones included), oldest first, through deliveries_subscription;
-    // the cursor is the subscription's place in the list, created_at and id. Attempts go with them.
+    // One subscription at a time (deleted ones included), through deliveries_subscription; the
+    // cursor is the subscription's place in the list, created_at and id.
     name: "deliveries",
     read: (src, s, limit) => {
       const [place, at, id] = s.cursor ? s.cursor.split("|") : ["0", "-1", ""];
@@ -128,7 +145,7 @@ const TABLES: { name: string; read: (src: ShardEnv, s: MoveState, limit: number)
   },
 ];
 
-/** The deliveries' cursor names the subscription by its place in `subscriptionIds`. */
+/** The history's deliveries cursor names the subscription by its place in `subscriptionIds`. */
 const deliveriesCursor = (row: Record<string, unknown> | undefined, place: number) =>
   row ? `${place}|${row.created_at}|${row.id}` : `${place}|-1|`;
 
@@ -159,7 +176,7 @@ export class AccountMove extends DurableObject<Env> {
   /** Records the move and runs its first step at once. Idempotent: a move already recorded goes on. */
   async start(accountId: string, from: number, to: number): Promise<void> {
     if (await this.ctx.storage.get<MoveState>("move")) return;
-    const state: MoveState = { accountId, from, to, phase: "freeze", table: 0, cursor: null, subscriptionIds: [], frozenAt: 0, copied: 0 };
+    const state: MoveState = { accountId, from, to, phase: "freeze", table: 0, cursor: null, subscriptionIds: [], frozenAt: 0, historyFrom: 0, copied: 0 };
     await this.ctx.storage.put("move", state);
     await this.ctx.storage.setAlarm(Date.now());
   }
@@ -214,14 +231,24 @@ export class AccountMove extends DurableObject<Env> {
         s.phase = "copy";
         return 0;
       }
-      case "copy": {
+      case "copy":
+      case "history": {
+        const tables = s.phase === "copy" ? LIVE : HISTORY;
         for (let chunk = 0; chunk < CHUNKS_PER_STEP; chunk++) {
-          const table = TABLES[s.table];
+          const table = tables[s.table];
           if (!table) {
-            s.phase = "switch";
+            s.phase = s.phase === "copy" ? "switch" : "erase";
+            s.table = 0;
+            s.cursor = null;
             return 0;
           }
           const rows = await table.read(src, s, CHUNK_ROWS);
+          if (table.name === "deliveries" && rows.length && s.phase === "copy") {
+            // Their events first (the rows they point to), then them.
+            const events = await sqlAll<Record<string, unknown>>(src.DB, sql`
+              SELECT e.* FROM json_each(${JSON.stringify([...new Set(rows.map((r) => r.event_id))])}) AS j JOIN events e ON e.id = j.value`);
+            await insertRows(dst.DB, "events", events);
+          }
           await insertRows(dst.DB, table.name, rows);
           if (table.name === "deliveries" && rows.length) {
             const attempts = await sqlAll<Record<string, unknown>>(src.DB, sql`
@@ -229,7 +256,7 @@ export class AccountMove extends DurableObject<Env> {
             await insertRows(dst.DB, "attempts", attempts);
             s.copied += rows.length;
           }
-          if (table.name === "deliveries") {
+          if (table.name === "deliveries" && s.phase === "history") {
             const place = s.cursor ? Number(s.cursor.split("|")[0]) : 0;
             if (rows.length === CHUNK_ROWS) s.cursor = deliveriesCursor(rows[rows.length - 1], place);
             else if (place + 1 < s.subscriptionIds.length) s.cursor = deliveriesCursor(undefined, place + 1);
@@ -263,8 +290,9 @@ export class AccountMove extends DurableObject<Env> {
           byDelay.set(delay, [...(byDelay.get(delay) ?? []), d.id]);
         }
         for (const [delay, ids] of byDelay) await enqueueDeliveries(dst, ids, delay || undefined);
-        console.log(`account ${s.accountId} moved from shard ${s.from} to ${s.to}: ${s.copied} deliveries, frozen ${now - s.frozenAt} ms`);
-        s.phase = "erase";
+        console.log(`account ${s.accountId} moved from shard ${s.from} to ${s.to}: ${s.copied} deliveries to send copied, frozen ${now - s.frozenAt} ms`);
+        s.historyFrom = now;
+        s.phase = "history";
         return 0;
       }
       case "erase": {
@@ -276,6 +304,7 @@ export class AccountMove extends DurableObject<Env> {
         const { complete } = await eraseFromShard(src, s.accountId, { rows: 1_000, rounds: 50 }, src.DB === control(this.env));
         if (!complete) return 0;
         await sqlRun(control(this.env), sql`UPDATE accounts SET moving_to = NULL WHERE id = ${s.accountId}`);
+        console.log(`account ${s.accountId}: history copied (${s.copied} deliveries in all) and source erased ${Date.now() - s.historyFrom} ms after the switch`);
         s.phase = "done";
         return 0;
       }
