@@ -123,6 +123,13 @@ async function runAll() {
       }
       state.purges[scenario] = await hookline.purge();
     }
+    // (d) on this one shard: what (d) on two is compared with.
+    for (let rep = 1; rep <= SIZES.reps; rep++) {
+      await settleSockets();
+      log(`(d) hookline on 1 shard, run ${rep}/${SIZES.reps}`);
+      state.runs.push(await hookline.scenarios.d(rep));
+    }
+    state.purges.d1 = await hookline.purge();
   } finally {
     await Promise.allSettled([hookline.stop(), baseline.stop()]);
   }

@@ -11,8 +11,9 @@ const DAY_MS = 24 * HOUR_MS;
 const RETENTION_DAYS = 30;
 
 /**
- * `shards` > 1 starts it with that many data shards (SHARDS) for scenario (d) alone: sizes.dAccounts
- * accounts, spread over the shards as the service places them, one subscription each.
+ * `shards` > 1 starts it with that many data shards (SHARDS), for scenario (d) alone. Either way it
+ * has sizes.dAccounts accounts for (d), one subscription each, spread over the shards as the
+ * service places them: (d) on one shard ("d1") is the same work without sharding.
  */
 export async function startHooklineSide(receiver, sizes, { shards = 1 } = {}) {
   const stateDir = mkdtempSync(join(tmpdir(), "hookline-bench-"));
@@ -43,7 +44,7 @@ export async function startHooklineSide(receiver, sizes, { shards = 1 } = {}) {
     await api("POST", "/v1/event-types", { name: "bench.tick", description: "benchmark event" });
     // Scenario (d): many accounts over the shards; each subscription's path names its account, so the
     // receiver sees any delivery that crossed to another account's endpoint.
-    for (let i = 0; shards > 1 && i < sizes.dAccounts; i++) {
+    for (let i = 0; i < (sizes.dAccounts ?? 0); i++) {
       const acct = await api("POST", "/v1/accounts", { name: `bench-d-${i}`, plan: "business" });
       const path = `/hookline/d/${i}`;
       const sub = await api("POST", "/v1/subscriptions", { url: receiver.url + path, event_types: ["bench.tick"] }, acct.api_key.key);
@@ -84,7 +85,7 @@ export async function startHooklineSide(receiver, sizes, { shards = 1 } = {}) {
 
   const scenarios = {
     d: (rep) =>
-      measured("d", rep, sizes.d, sizes.d, async (run, errors) => {
+      measured(shards > 1 ? "d" : "d1", rep, sizes.d, sizes.d, async (run, errors) => {
         const dEvent = (i) => ({ account_id: dAccounts[i % dAccounts.length].id, type: "bench.tick", data: { run, seq: i, account: i % dAccounts.length, sentAt: Date.now(), pad: padding() } });
         await pool([...Array(sizes.d).keys()], sizes.concurrency, (i) => emit(dEvent(i)), errors);
         return sizes.d;

@@ -100,10 +100,7 @@ async function visibleAccount(c: AppContext, id: string): Promise<AccountRow> {
   return row;
 }
 
-/**
- * The shard a new account goes to: the one named (422 when there is no such shard), else the
- * one with the fewest accounts, the lowest on a tie.
- */
+/** `named` when such a shard exists, else a 422 naming `shard`. */
 function existingShard(env: Env, named: number): number {
   const n = shardCount(env);
   if (named >= n) {
@@ -114,6 +111,10 @@ function existingShard(env: Env, named: number): number {
   return named;
 }
 
+/**
+ * The shard a new account goes to: the one named (422 when there is no such shard), else the
+ * one with the fewest accounts, the lowest on a tie.
+ */
 async function placement(env: Env, named: number | undefined): Promise<number> {
   const n = shardCount(env);
   if (named !== undefined) return existingShard(env, named);
@@ -277,7 +278,7 @@ export const accountRoutes = createRouter()
       security,
       summary: "Move an account to another data shard (operator)",
       description:
-        "Freezes the account on its shard (its emits and writes answer 503 with Retry-After for as long as this takes), waits for its attempts in flight, copies its subscriptions, log and idempotency keys to the target, switches it there (`shard` shows the target from then on) and deletes what is left on the source. Nothing is lost or sent twice because of a move. A second move while one runs is a 409.",
+        "Freezes the account on its shard (its emits and writes answer 503 with Retry-After meanwhile), waits for its attempts in flight, copies what it needs next to the target (subscriptions, idempotency keys, stats, deliveries still to be sent), switches it there (`shard` shows the target from then on), then copies the rest of its log in the background (older log entries read as missing until then) and deletes what is left on the source; `moving_to` is null again once all is done. Nothing is lost or sent twice because of a move. A second move while one runs is a 409.",
       request: { params: AccountParam, ...jsonBody(MoveAccount) },
       responses: { 202: json(z.object({ moving_to: z.number().int() }), "The move started"), ...errorResponses },
     }),

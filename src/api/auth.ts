@@ -10,6 +10,7 @@ import { ProblemError } from "../core/problem";
 import { database } from "../db/client";
 import { accounts, apiKeys } from "../db/schema";
 import { control, shardEnv } from "../db/shards";
+import { frozenProblem, isFrozen } from "../delivery/account-move";
 import type { AppEnv, Principal } from "./context";
 
 const unauthorized = (detail: string) => new ProblemError("unauthorized", detail);
@@ -53,10 +54,7 @@ export const requireAuth = createMiddleware<AppEnv>(async (c, next) => {
   if (principal.kind === "account") {
     c.env = shardEnv(c.env, principal.account.shard);
     // Frozen on its shard while a move copies it (src/delivery/account-move.ts): reads go on, writes wait.
-    const { movingTo, shard } = principal.account;
-    if (movingTo !== null && movingTo !== shard && c.req.method !== "GET" && c.req.method !== "HEAD") {
-      throw Object.assign(new ProblemError("unavailable", `the account is moving to shard ${movingTo}: try again in a few seconds`), { retryAfter: 2 });
-    }
+    if (isFrozen(principal.account) && c.req.method !== "GET" && c.req.method !== "HEAD") throw frozenProblem(principal.account);
   }
   await next();
 });

@@ -7,6 +7,7 @@ import { database } from "../db/client";
 import { control, findOnShards } from "../db/shards";
 import { afterCursor, newestFirst, toPage } from "../db/pagination";
 import { accounts, attempts, deliveries } from "../db/schema";
+import { frozenProblem, isFrozen } from "../delivery/account-move";
 import { attemptsOf } from "../delivery/attempt-log";
 import { recover, redeliver, sendTestEvent } from "../services/redelivery";
 import { findSubscription } from "../services/subscriptions";
@@ -147,9 +148,7 @@ export const deliveryRoutes = createRouter()
         c.get("principal").kind === "operator"
           ? await database(control(c.env)).select().from(accounts).where(eq(accounts.id, delivery.accountId))
           : [];
-      if (owner && owner.movingTo !== null && owner.movingTo !== owner.shard) {
-        throw Object.assign(new ProblemError("unavailable", `the account is moving to shard ${owner.movingTo}: try again in a few seconds`), { retryAfter: 2 });
-      }
+      if (owner && isFrozen(owner)) throw frozenProblem(owner);
       return c.json(serializeDelivery(await redeliver(env, delivery)), 202);
     },
   )

@@ -595,7 +595,7 @@ export interface paths {
         put?: never;
         /**
          * Move an account to another data shard (operator)
-         * @description Freezes the account on its shard (its emits and writes answer 503 with Retry-After for as long as this takes), waits for its attempts in flight, copies its subscriptions, log and idempotency keys to the target, switches it there (`shard` shows the target from then on) and deletes what is left on the source. Nothing is lost or sent twice because of a move. A second move while one runs is a 409.
+         * @description Freezes the account on its shard (its emits and writes answer 503 with Retry-After meanwhile), waits for its attempts in flight, copies what it needs next to the target (subscriptions, idempotency keys, stats, deliveries still to be sent), switches it there (`shard` shows the target from then on), then copies the rest of its log in the background (older log entries read as missing until then) and deletes what is left on the source; `moving_to` is null again once all is done. Nothing is lost or sent twice because of a move. A second move while one runs is a 409.
          */
         post: {
             parameters: {

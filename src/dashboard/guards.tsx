@@ -6,6 +6,7 @@ import type { ErrorHandler, MiddlewareHandler } from "hono";
 import { getCookie } from "hono/cookie";
 import { randomBytes, toBase64Url } from "../core/encoding";
 import { ProblemError } from "../core/problem";
+import { frozenProblem, isFrozen } from "../delivery/account-move";
 import { sameOrigin } from "../core/same-origin";
 import { body, type Ctx, type DashEnv, page, render } from "./context";
 import { signIn } from "./pages";
@@ -71,9 +72,7 @@ export const loadSession: MiddlewareHandler<DashEnv> = async (c, next) => {
       c.set("session", { id: claims.id, kind, account, keyId: claims.keyId, token, csrf: await csrfToken(secretsKey, token) });
       // Its pages read and write the account's shard (src/db/shards.ts); while a move freezes it, only read.
       c.env = shardEnv(c.env, account.shard);
-      if (account.movingTo !== null && account.movingTo !== account.shard && c.req.method === "POST") {
-        throw Object.assign(new ProblemError("unavailable", `the account is moving to shard ${account.movingTo}: try again in a few seconds`), { retryAfter: 2 });
-      }
+      if (isFrozen(account) && c.req.method === "POST") throw frozenProblem(account);
       break;
     }
     if (kind === "portal") c.set("portalEnded", true);

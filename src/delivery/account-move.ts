@@ -72,6 +72,13 @@ export async function startMove(env: Env, account: AccountRow, to: number): Prom
   }
 }
 
+/** Frozen by a move that has not switched yet: its writes wait (src/api/auth, the dashboard, redelivery). */
+export const isFrozen = (a: Pick<AccountRow, "shard" | "movingTo">) => a.movingTo !== null && a.movingTo !== a.shard;
+
+/** The 503 a frozen account's writes get, with Retry-After. */
+export const frozenProblem = (a: Pick<AccountRow, "movingTo">) =>
+  Object.assign(new ProblemError("unavailable", `the account is moving to shard ${a.movingTo}: try again in a few seconds`), { retryAfter: 2 });
+
 export const moveOf = (env: Env, accountId: string) => env.ACCOUNT_MOVE.get(env.ACCOUNT_MOVE.idFromName(accountId));
 
 interface Copied {
