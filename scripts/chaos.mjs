@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// `npm run chaos [-- --quick] [-- --seed N] [-- --out DIR]`: at-least-once delivery under crashes.
+// `npm run chaos [-- --quick] [-- --seed N] [-- --out DIR] [-- --shards N]`: at-least-once delivery under crashes.
+// With --shards N (N > 1) Hookline runs N data shards and the account lives on the last one.
 //
 // Starts Hookline through the launcher on a fresh state directory, five subscriptions (one
 // business account), each to its own receiver on 127.0.0.1 that fails at random (500s, stalls
@@ -38,8 +39,11 @@ const { values: args } = parseArgs({
     kills: { type: "string" },
     keep: { type: "boolean", default: false },
     verbose: { type: "boolean", default: false },
+    shards: { type: "string", default: "1" },
   },
 });
+const SHARDS = Number(args.shards);
+if (!Number.isInteger(SHARDS) || SHARDS < 1) throw new Error(`--shards must be a whole number from 1, got ${args.shards}`);
 const QUICK = args.quick;
 const SEED = args.seed !== undefined ? Number(args.seed) >>> 0 : (Math.random() * 2 ** 32) >>> 0;
 const OUT = resolve(args.out ?? join(ROOT, "bench", "results"));
@@ -219,6 +223,7 @@ const vars = {
   RETRY_SCHEDULE: RETRY_SCHEDULE.join(","),
   DEACTIVATE_AFTER: String(DEACTIVATE_AFTER),
   DELIVERY_TIMEOUT_MS: String(DELIVERY_TIMEOUT_MS),
+  ...(SHARDS > 1 ? { SHARDS: String(SHARDS) } : {}),
 };
 const start = () =>
   startHookline({
@@ -747,7 +752,7 @@ async function main() {
     log(`Hookline ready on ${BASE} in ${firstStartupMs} ms (state in ${stateDir})`);
 
     await api("POST", "/v1/event-types", { body: { name: EVENT_TYPE, description: "chaos test event" } });
-    const account = await api("POST", "/v1/accounts", { body: { name: `chaos-${SEED}`, plan: "business" } });
+    const account = await api("POST", "/v1/accounts", { body: { name: `chaos-${SEED}`, plan: "business", ...(SHARDS > 1 ? { shard: SHARDS - 1 } : {}) } });
     const token = account.api_key.key;
     const subs = [];
     for (const r of receivers) {
@@ -798,6 +803,7 @@ async function main() {
         retry_schedule: RETRY_SCHEDULE,
         delivery_timeout_ms: DELIVERY_TIMEOUT_MS,
         lease_ms: LEASE_MS,
+        shards: SHARDS,
         stall_ms: STALL_MS,
         deactivate_after: DEACTIVATE_AFTER,
         attempts_per_delivery: ATTEMPTS,
