@@ -37,6 +37,8 @@ const CHUNK_ROWS = 500;
 const PARAM_BYTES = 1_500_000;
 /** Chunks per alarm: each is one read and one write or more, well under 1,000 D1 queries an invocation. */
 const CHUNKS_PER_STEP = 100;
+/** A step that failed runs again this much later. */
+const RETRY_MS = 5_000;
 /** Requests authenticated just before the freeze get this long to finish their writes. */
 const SETTLE_MS = 1_000;
 
@@ -195,7 +197,16 @@ export class AccountMove extends DurableObject<Env> {
   async alarm(): Promise<void> {
     const s = await this.ctx.storage.get<MoveState>("move");
     if (!s) return;
-    const next = await this.step(s);
+    let next: number;
+    try {
+      next = await this.step(s);
+    } catch (err) {
+      // Every step can run again: a failing one (a shard that does not answer) is retried until
+      // it passes, never given up, so a move never stays half done.
+      console.error(`account ${s.accountId}: move step ${s.phase} failed, retried in ${RETRY_MS} ms:`, err instanceof Error ? err.message : err);
+      await this.ctx.storage.setAlarm(Date.now() + RETRY_MS);
+      return;
+    }
     await this.ctx.storage.put("move", s);
     if (s.phase === "done") {
       await this.ctx.storage.deleteAll();
