@@ -52,7 +52,7 @@ async function visibleDelivery(c: AppContext, id: string) {
     return row ?? null;
   };
   // An account's deliveries are on its shard; the operator's may be on any.
-  const hit = principal.kind === "account" ? { value: await read(c.env), shard: c.env } : await findOnShards(c.env, read);
+  const hit = principal.kind === "account" ? { value: await read(c.env), shard: c.env } : await findOnShards(c.env, read, (d) => d.accountId);
   if (!hit?.value) throw notFound("Delivery");
   return { row: hit.value, env: hit.shard };
 }

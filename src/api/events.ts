@@ -107,10 +107,12 @@ export const eventRoutes = createRouter()
       // One account's events are on its shard; the operator's list of all is every shard's, merged
       // (the cursor is a point in the global order, so each shard's page starts at it).
       const rows = account
-        ? await pageOf(await homeOf(c.env, account))
+        ? await pageOf(c.get("principal").kind === "account" ? c.env : await homeOf(c.env, account, { fresh: true }))
         : (await Promise.all(allShards(c.env).map(pageOf)))
             .flat()
             .sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
+            // An account being moved has its events on two shards for a while: each once.
+            .filter((e, i, list) => i === 0 || list[i - 1].id !== e.id)
             .slice(0, q.limit + 1);
       const page = toPage(rows, q.limit);
       return jsonWithRaw(c, { data: page.rows.map(serializeEvent), next_cursor: page.nextCursor }, 200);
@@ -144,7 +146,7 @@ export const eventRoutes = createRouter()
         return found[0] ? { event: found[0], its } : null;
       };
       // An account reads its own shard; the operator asks every shard.
-      const hit = account ? await read(c.env) : (await findOnShards(c.env, read))?.value;
+      const hit = account ? await read(c.env) : (await findOnShards(c.env, read, (h) => h.event.accountId))?.value;
       if (!hit) throw notFound("Event");
       return jsonWithRaw(c, { ...serializeEvent(hit.event), deliveries: hit.its.map(serializeDelivery) }, 200);
     },

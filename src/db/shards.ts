@@ -82,9 +82,11 @@ export function shardOfQueue(env: Env, queueName: string): ShardEnv {
 }
 
 /**
- * Where each account lives, from a per-isolate map filled from the control database. Exact
- * because an account's shard is set when it is created and never changes in this version;
- * an account created after a miss is read then.
+ * Where each account lives, from a per-isolate map filled from the control database. It may
+ * name the shard an account has since been moved from, but is never used stale: every emit's
+ * write batch checks on the shard itself that the account lives there and is not frozen
+ * (services/emit-fast, services/emit), and on a miss the emit forgets the entry and reads the
+ * control database again. An account created after a miss is read then.
  */
 const homes = new Map<string, number>();
 const HOMES_LIMIT = 100_000;
@@ -111,8 +113,10 @@ export async function homesOf(env: Env, accountIds: string[]): Promise<Map<strin
 }
 
 /** The shard view of one account (shard 0 for an account the control database does not know). */
-export async function homeOf(env: Env, accountId: string): Promise<ShardEnv> {
+export async function homeOf(env: Env, accountId: string, { fresh = false } = {}): Promise<ShardEnv> {
   if (shardCount(env) === 1) return shardEnv(env, 0);
+  // A read has no write batch to check the map's entry in: `fresh` asks the control database.
+  if (fresh) forgetHome(accountId);
   return shardEnv(env, (await homesOf(env, [accountId])).get(accountId) ?? 0);
 }
 
@@ -121,13 +125,19 @@ export const forgetHome = (accountId: string): void => void homes.delete(account
 
 /**
  * For the operator's lookups by id alone: `find` on each shard (all at once), the first shard's
- * answer that is not null, with that shard's view; null when none has it.
+ * answer that is not null, with that shard's view; null when none has it. Found on several (an
+ * account being moved), the answer of the shard `accountOf` the value lives on.
  */
-export async function findOnShards<T>(env: Env, find: (shard: ShardEnv) => Promise<T | null | undefined>) {
+export async function findOnShards<T>(env: Env, find: (shard: ShardEnv) => Promise<T | null | undefined>, accountOf?: (value: T) => string) {
   const shards = allShards(env);
   const found = await Promise.all(shards.map((s) => find(s)));
-  const i = found.findIndex((x) => x !== null && x !== undefined);
-  return i < 0 ? null : { value: found[i] as T, shard: shards[i] };
+  const hits = found.flatMap((value, i) => (value === null || value === undefined ? [] : [{ value: value as T, shard: shards[i] }]));
+  // On two shards while a move copies its account: the one the account lives on now has it as it is.
+  if (hits.length > 1 && accountOf) {
+    const home = await homeOf(env, accountOf(hits[0].value), { fresh: true });
+    return hits.find((h) => h.shard.SHARD === home.SHARD) ?? hits[0];
+  }
+  return hits[0] ?? null;
 }
 
 /** The shard number of a view (0 for the base env, which is shard 0's). */
