@@ -142,3 +142,17 @@ export async function findOnShards<T>(env: Env, find: (shard: ShardEnv) => Promi
 
 /** The shard number of a view (0 for the base env, which is shard 0's). */
 export const shardOf = (env: Env): number => (env as Partial<ShardEnv>).SHARD ?? 0;
+
+/**
+ * Whether an account row (a shard's copy, or the control row) says the account lives on `shard`
+ * and is not frozen there by a move (src/delivery/account-move.ts): its shard is `shard`, and
+ * `moving_to` is unset or (switched, not yet erased) that same shard.
+ */
+export const livesOn = (a: { shard: number; movingTo: number | null }, shard: number): boolean =>
+  a.shard === shard && (a.movingTo ?? a.shard) === a.shard;
+
+/** `livesOn` in SQL, for the account row `row` (a table name or alias) on `env`'s shard. */
+export const livesHereSql = (env: Env, row = "accounts") => {
+  const r = sql.raw(row);
+  return sql`(${r}.shard = ${shardOf(env)} AND coalesce(${r}.moving_to, ${r}.shard) = ${r}.shard)`;
+};

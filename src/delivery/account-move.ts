@@ -28,7 +28,7 @@ import { MAX_QUEUE_DELAY_SECONDS } from "../core/retry";
 import { ProblemError } from "../core/problem";
 import { database, sqlAll, sqlRun } from "../db/client";
 import { type AccountRow, accounts, listenSessions, subscriptions } from "../db/schema";
-import { control, forgetHome, type ShardEnv, shardEnv } from "../db/shards";
+import { control, forgetHome, livesOn, type ShardEnv, shardEnv } from "../db/shards";
 import { eraseFromShard } from "../services/accounts";
 import { enqueueDeliveries } from "../services/enqueue";
 
@@ -75,7 +75,7 @@ export async function startMove(env: Env, account: AccountRow, to: number): Prom
 }
 
 /** Frozen by a move that has not switched yet: its writes wait (src/api/auth, the dashboard, redelivery). */
-export const isFrozen = (a: Pick<AccountRow, "shard" | "movingTo">) => a.movingTo !== null && a.movingTo !== a.shard;
+export const isFrozen = (a: Pick<AccountRow, "shard" | "movingTo">) => !livesOn(a, a.shard);
 
 /** The 503 a frozen account's writes get, with Retry-After. */
 export const frozenProblem = (a: Pick<AccountRow, "movingTo">) =>

@@ -10,7 +10,7 @@ import type { FormatEvent } from "../core/formats";
 import type { AttemptVerdict } from "../core/retry";
 import { SYSTEM_ACCOUNT_ID } from "../core/operational";
 import { database, sqlAll, sqlRun } from "../db/client";
-import { shardOf } from "../db/shards";
+import { livesHereSql } from "../db/shards";
 import { deliveries, subscriptions } from "../db/schema";
 import { encodeAttempt } from "./attempt-log";
 import { rollupStatement } from "./rollup";
@@ -133,7 +133,7 @@ export async function claim(env: Env, ids: string[], now: number, leases: { byPo
         AND (deliveries.next_attempt_at IS NULL OR deliveries.next_attempt_at <= ${now + 1000})
         -- Not an account frozen here by a move, or moved away (src/delivery/account-move.ts): the target sends those.
         AND NOT EXISTS (SELECT 1 FROM accounts a WHERE a.id = deliveries.account_id AND a.id != ${SYSTEM_ACCOUNT_ID}
-          AND (a.shard != ${shardOf(env)} OR coalesce(a.moving_to, a.shard) != a.shard))
+          AND NOT ${livesHereSql(env, "a")})
       RETURNING deliveries.id AS id`),
     sqlAll<ClaimRow>(env.DB, sql`
       SELECT d.id, d.attempts_count, d.series_base, e.id AS event_id, e.type, e.subject, e.data, e.timestamp,

@@ -16,10 +16,11 @@ const otherShards = (env: Env) => allShards(env).filter((s) => s.DB !== control(
  * sweep's `reconcileCatalog` within a minute.
  */
 export async function replicateEventType(env: Env, row: EventTypeRow): Promise<void> {
-  await Promise.all(
-    otherShards(env).map((s) => database(s.DB).insert(eventTypes).values(row).onConflictDoUpdate({ target: eventTypes.name, set: row })),
-  );
+  await Promise.all(otherShards(env).map((s) => writeCopy(s.DB, row)));
 }
+
+const writeCopy = (db: D1Database, row: EventTypeRow) =>
+  database(db).insert(eventTypes).values(row).onConflictDoUpdate({ target: eventTypes.name, set: row });
 
 /** The sweep's mend: each shard's rows that differ from the control catalog (by updated_at) are copied again. */
 export async function reconcileCatalog(env: Env): Promise<number> {
@@ -33,7 +34,7 @@ export async function reconcileCatalog(env: Env): Promise<number> {
       const have = new Map(stamps.map((r) => [r.name, r.updated_at]));
       for (const row of catalog) {
         if (have.get(row.name) === row.updatedAt) continue;
-        await database(s.DB).insert(eventTypes).values(row).onConflictDoUpdate({ target: eventTypes.name, set: row });
+        await writeCopy(s.DB, row);
         mended++;
       }
     }),

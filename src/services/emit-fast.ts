@@ -12,7 +12,7 @@
 import { sql } from "drizzle-orm";
 import { schemaErrors } from "../core/json-schema";
 import { sqlAll, sqlRun } from "../db/client";
-import { shardOf } from "../db/shards";
+import { livesHereSql } from "../db/shards";
 import { fanOutStatement } from "../delivery/lifecycle";
 import type { PreparedCall } from "./emit-plan";
 import { writeTogether } from "./emit-group";
@@ -73,8 +73,7 @@ export async function emitInOneRoundTrip(env: Env, call: PreparedCall, now: numb
               JOIN event_types et ON et.name = t.value ->> 0 AND et.updated_at = t.value ->> 1) != ${entries.length}
             THEN json('the catalog changed')
             WHEN (SELECT count(*) FROM accounts WHERE id IN (SELECT value FROM json_each(${JSON.stringify(call.accountIds)}))
-                AND shard = ${shardOf(own)} AND coalesce(moving_to, shard) = shard)
-              != ${call.accountIds.length}
+                AND ${livesHereSql(own)}) != ${call.accountIds.length}
             THEN json('no such account') END`),
         insertEventsStatement(own, eventRows, now),
         fanOutStatement(own, eventRows, now),

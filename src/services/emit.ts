@@ -11,7 +11,7 @@ import { database, isUniqueViolation, sqlAll, sqlRun } from "../db/client";
 import { accounts, eventTypes, idempotencyKeys, subscriptions } from "../db/schema";
 import { createStatement } from "../delivery/lifecycle";
 import { ProblemError } from "../core/problem";
-import { forgetHome, homesOf, shardCount, shardEnv, type ShardEnv, shardOf } from "../db/shards";
+import { forgetHome, homesOf, livesHereSql, livesOn, shardCount, shardEnv, type ShardEnv, shardOf } from "../db/shards";
 import { type EmitPlan, type Found, type KeyPair, type PreparedCall, planEmit, prepareEmit, type Remembered } from "./emit-plan";
 import type { EmitEventInput, EmitResultBody } from "./emit-schema";
 import { emitInOneRoundTrip, insertEventsStatement, rememberCatalog } from "./emit-fast";
@@ -104,8 +104,8 @@ async function emitAcrossShards(
     return { ...call, accountIds, headerKey, keyPairs: [...(headerKey ? [headerKey] : []), ...ofSlice] };
   };
   const parts = [...slices].map(([shard, accountIds]) => ({ env: shardEnv(base, shard), call: sliceCall(accountIds) }));
-  const founds = await Promise.all(parts.map(async (p) => Object.assign(await find(p.env, p.call, now), { askedFor: p.call.accountIds })));
-  const notHere = await notLiveHere(base, call, founds, parts.map((p) => p.env));
+  const founds = await Promise.all(parts.map((p) => find(p.env, p.call, now)));
+  const notHere = await notLiveHere(base, call, founds, parts);
   if (notHere === "moved" && !opts.rerouted) return emitEvents(base, config, inputs, { ...opts, rerouted: true });
   if (notHere !== null) throw frozen();
 
@@ -176,23 +176,23 @@ const frozen = () =>
  * answer is "moved" when the control database now says another shard for one, "frozen" while a
  * move holds one, else null (an account no shard knows is then the plan's to refuse).
  */
-async function notLiveHere(env: Env, call: PreparedCall, founds: Found[], shards: Env[] = [env]): Promise<"moved" | "frozen" | null> {
+async function notLiveHere(
+  env: Env,
+  call: PreparedCall,
+  founds: Found[],
+  /** Where each read went, and for which accounts (in the order of `founds`). */
+  reads: { env: Env; call: Pick<PreparedCall, "accountIds"> }[] = [{ env, call }],
+): Promise<"moved" | "frozen" | null> {
   let held = false;
-  const askedOn = new Map<string, number>();
   founds.forEach((found, i) => {
-    const me = shardOf(shards[i]);
-    const live = (found.accounts as FoundAccount[]).filter((a) => a.shard === me && (a.movingTo ?? a.shard) === a.shard);
+    const live = (found.accounts as FoundAccount[]).filter((a) => livesOn(a, shardOf(reads[i].env)));
     if (live.length !== found.accounts.length) held = true;
     found.accounts = live;
   });
   if (shardCount(env) === 1) return held ? "frozen" : null;
   const known = new Set(founds.flatMap((f) => f.accounts.map((a) => a.id)));
   if (!held && call.accountIds.every((id) => known.has(id))) return null;
-  // Which shard each account was read on: the single shard, or its slice's.
-  shards.forEach((shard, i) => {
-    const ids = shards.length === 1 ? call.accountIds : ((founds[i] as Found & { askedFor?: string[] }).askedFor ?? []);
-    for (const id of ids) askedOn.set(id, shardOf(shard));
-  });
+  const askedOn = new Map(reads.flatMap((r) => r.call.accountIds.map((id) => [id, shardOf(r.env)] as const)));
   for (const id of call.accountIds) forgetHome(id);
   const homes = await homesOf(env, call.accountIds);
   if (call.accountIds.some((id) => homes.has(id) && homes.get(id) !== askedOn.get(id))) return "moved";
@@ -264,7 +264,7 @@ async function write(env: Env, call: PreparedCall, plan: Extract<EmitPlan, { kin
       // Its accounts still live here: a move that froze one since the read aborts the batch (src/delivery/account-move.ts).
       sqlAll(env.DB, sql`
         SELECT CASE WHEN (SELECT count(*) FROM accounts WHERE id IN (SELECT value FROM json_each(${JSON.stringify(call.accountIds)}))
-            AND shard = ${shardOf(env)} AND coalesce(moving_to, shard) = shard) != ${call.accountIds.length}
+            AND ${livesHereSql(env)}) != ${call.accountIds.length}
           THEN json('an account is not live here') END`),
       insertEventsStatement(env, eventRows, now),
       createStatement(env, plan.deliveries, now),
