@@ -5,7 +5,8 @@
  *   2. the D1 databases and queues wrangler.toml names: reused by name, created when missing
  *   3. wrangler.deploy.jsonc (git-ignored): wrangler.toml with the real database ids
  *   4. the Worker's secrets: ADMIN_TOKEN and SECRETS_KEY generated only when not set yet
- *   5. remote D1 migrations, before the new code goes live
+ *   5. remote D1 migrations, before the new code goes live: the data folder on every database,
+ *      then the control folder on DB's (wrangler.deploy.control.jsonc; scripts/migrations.mjs)
  *   6. wrangler deploy -c wrangler.deploy.jsonc, with the new secrets in the same upload
  *   7. the URL, the new admin token (once) and the next three commands
  *
@@ -20,9 +21,12 @@ import { chooseAccount, whoami } from "./deploy/account.mjs";
 import { d1Names, ensureD1, ensureQueues, queueNames, readWranglerConfig, writeDeployConfig } from "./deploy/resources.mjs";
 import { missingSecrets, secretsFile, workerSecrets } from "./deploy/secrets.mjs";
 import { DeployError, wrangler } from "./deploy/wrangler.mjs";
+import { controlMigrationsConfig } from "./migrations.mjs";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const GENERATED = "wrangler.deploy.jsonc";
+/** The same with DB's migrations folder and table set to the control ones. */
+const GENERATED_CONTROL = "wrangler.deploy.control.jsonc";
 
 const step = (text) => console.log(`\n==> ${text}`);
 const log = (text) => console.log(`    ${text}`);
@@ -101,6 +105,12 @@ async function deploy({ config: configOption }) {
   await ensureQueues(queueNames(raw), ctx);
   writeDeployConfig(generated, raw, ids, basename(config));
   log(`wrote ${shown(generated)}`);
+  const controlDb = (raw.d1_databases ?? []).find((db) => db.binding === "DB")?.database_name;
+  const generatedControl = join(configDir, GENERATED_CONTROL);
+  if (controlDb) {
+    writeDeployConfig(generatedControl, controlMigrationsConfig(raw, { root: configDir, dir: configDir }), ids, basename(config));
+    log(`wrote ${shown(generatedControl)}`);
+  }
 
   const deployCtx = { ...ctx, config: generated };
   step(`Secrets of the Worker ${raw.name}`);
@@ -117,6 +127,10 @@ async function deploy({ config: configOption }) {
   for (const name of databases) {
     const result = await wrangler(["d1", "migrations", "apply", name, "--remote", "-c", generated], { ...deployCtx, live: true });
     if (result.code !== 0) throw new DeployError(`the migrations of ${name} failed (see wrangler's output above); nothing was deployed`);
+  }
+  if (controlDb) {
+    const result = await wrangler(["d1", "migrations", "apply", controlDb, "--remote", "-c", generatedControl], { ...deployCtx, live: true });
+    if (result.code !== 0) throw new DeployError(`the control migrations of ${controlDb} failed (see wrangler's output above); nothing was deployed`);
   }
 
   step(`wrangler deploy -c ${shown(generated)}`);

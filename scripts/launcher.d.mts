@@ -6,6 +6,7 @@ export declare const DEV_VARS: string;
 export declare const WRANGLER_TOML: string;
 /** The generated configuration `wrangler dev -c` runs on when SHARDS > 1: .wrangler/generated/wrangler.shards.json. */
 export declare const SHARDS_CONFIG: string;
+export declare const CONTROL_CONFIG: string;
 
 export interface StartOptions {
   /** Default: PORT or 8787. */
@@ -117,5 +118,5 @@ export declare function parseShards(value: string | number | undefined): number;
 export declare function shardDatabaseId(i: number): string;
 /** wrangler.toml (as parsed) plus shards 1..n-1 and vars.SHARDS, relative paths rewritten for `dir`. */
 export declare function shardedConfig(config: Record<string, any>, shards: number, options?: { root?: string; dir?: string }): Record<string, any>;
-/** Writes SHARDS_CONFIG for `shards` shards (only when it changes). */
-export declare function writeShardsConfig(shards: number): Promise<{ path: string; databases: string[] }>;
+/** Writes SHARDS_CONFIG for `shards` shards (> 1) and CONTROL_CONFIG (each only when it changes). */
+export declare function writeShardsConfig(shards: number): Promise<{ path: string; control: string; databases: string[] }>;

@@ -6,7 +6,8 @@
  *   ...hookline.url...
  *   await hookline.stop();
  *
- * It applies the local D1 migrations, runs `wrangler dev` in its own process group,
+ * It applies the local D1 migrations (the data folder to every database, then the control folder
+ * to shard 0's: scripts/migrations.mjs), runs `wrangler dev` in its own process group,
  * waits for GET /health, and fires the cron sweep itself (`wrangler dev` never fires
  * cron triggers: it only offers /__scheduled under --test-scheduled).
  *
@@ -34,6 +35,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { controlMigrationsConfig } from "./migrations.mjs";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const SELF = fileURLToPath(import.meta.url);
@@ -59,6 +61,8 @@ export const DEV_VARS = join(ROOT, ".dev.vars");
 export const WRANGLER_TOML = join(ROOT, "wrangler.toml");
 /** The configuration `wrangler dev -c` runs on when SHARDS > 1 (git-ignored, rewritten on each start). */
 export const SHARDS_CONFIG = join(ROOT, ".wrangler", "generated", "wrangler.shards.json");
+/** The configuration `d1 migrations apply` runs the control folder with (scripts/migrations.mjs; git-ignored). */
+export const CONTROL_CONFIG = join(ROOT, ".wrangler", "generated", "wrangler.control.json");
 const MAX_SHARDS = 1000;
 const SWEEP_PATH = "/__scheduled?cron=*+*+*+*+*";
 const TAIL_LINES = 60;
@@ -292,7 +296,7 @@ export function shardedConfig(config, shards, { root = ROOT, dir = dirname(SHARD
   const out = {
     ...config,
     main: config.main === undefined ? undefined : rel(config.main),
-    d1_databases: d1.map((db) => ({ ...db, migrations_dir: rel(db.migrations_dir ?? "migrations") })),
+    d1_databases: d1.map((db) => ({ ...db, migrations_dir: rel(db.migrations_dir ?? "migrations/data") })),
     queues: { ...config.queues, producers, consumers },
     vars: { ...config.vars, SHARDS: String(n) },
   };
@@ -329,20 +333,27 @@ async function readConfig(path) {
   return JSON.parse(json);
 }
 
+/** Writes `config` to `path`, only when it changes (a running `wrangler dev` on it would reload). */
+function writeGenerated(path, config) {
+  const text = JSON.stringify(config, null, 2) + "\n";
+  mkdirSync(dirname(path), { recursive: true });
+  if (!existsSync(path) || readFileSync(path, "utf8") !== text) {
+    const tmp = `${path}.${process.pid}.tmp`;
+    writeFileSync(tmp, text);
+    renameSync(tmp, path);
+  }
+}
+
 /**
- * Writes the configuration of `shards` data shards to SHARDS_CONFIG (only when it changes: a
- * running `wrangler dev` on it would reload) and returns its path and database names.
+ * Writes the configuration of `shards` data shards to SHARDS_CONFIG (when shards > 1) and the one
+ * that applies the control migrations to CONTROL_CONFIG, and returns their paths and the
+ * databases, shard 0's first.
  */
 export async function writeShardsConfig(shards) {
   const config = shardedConfig(await readConfig(WRANGLER_TOML), shards);
-  const text = JSON.stringify(config, null, 2) + "\n";
-  mkdirSync(dirname(SHARDS_CONFIG), { recursive: true });
-  if (!existsSync(SHARDS_CONFIG) || readFileSync(SHARDS_CONFIG, "utf8") !== text) {
-    const tmp = `${SHARDS_CONFIG}.${process.pid}.tmp`;
-    writeFileSync(tmp, text);
-    renameSync(tmp, SHARDS_CONFIG);
-  }
-  return { path: SHARDS_CONFIG, databases: config.d1_databases.map((db) => db.database_name) };
+  if (shards > 1) writeGenerated(SHARDS_CONFIG, config);
+  writeGenerated(CONTROL_CONFIG, controlMigrationsConfig(config, { root: ROOT, dir: dirname(CONTROL_CONFIG) }));
+  return { path: shards > 1 ? SHARDS_CONFIG : WRANGLER_TOML, control: CONTROL_CONFIG, databases: config.d1_databases.map((db) => db.database_name) };
 }
 
 /** The environment of every wrangler the launcher runs. */
@@ -421,20 +432,17 @@ export async function startHookline(options = {}) {
   }
 
   const started = Date.now();
-  let configArgs = [];
-  if (shards === 1) {
-    await run(["d1", "migrations", "apply", "hookline", "--local", "--persist-to", stateDir], env);
-    log(`migrations applied in ${Date.now() - started} ms`);
-  } else {
-    const generated = await writeShardsConfig(shards);
-    configArgs = ["--config", generated.path];
-    // One database after another, ~3-4 s each. Parallel runs on one state directory were barely
-    // faster on two cores, and 2 of 18 tries lost a run to workerd's "database is locked" (SQLITE_BUSY).
-    for (const name of generated.databases) {
-      await run(["d1", "migrations", "apply", name, "--local", "--persist-to", stateDir, ...configArgs], env);
-    }
-    log(`${shards} shards (${relative(ROOT, generated.path)}): migrations applied to ${generated.databases.join(", ")} in ${Date.now() - started} ms`);
+  // Every database gets the data folder, one after another (~3-4 s each: parallel runs on one state
+  // directory were barely faster on two cores, and 2 of 18 tries lost a run to workerd's "database
+  // is locked", SQLITE_BUSY); then shard 0's, the control database, gets the control folder.
+  const generated = await writeShardsConfig(shards);
+  const configArgs = shards > 1 ? ["--config", generated.path] : [];
+  for (const name of generated.databases) {
+    await run(["d1", "migrations", "apply", name, "--local", "--persist-to", stateDir, ...configArgs], env);
   }
+  await run(["d1", "migrations", "apply", generated.databases[0], "--local", "--persist-to", stateDir, "--config", generated.control], env);
+  const where = shards > 1 ? `${shards} shards (${relative(ROOT, generated.path)}): ` : "";
+  log(`${where}migrations applied to ${generated.databases.join(", ")} and the control migrations to ${generated.databases[0]} in ${Date.now() - started} ms`);
 
   const devArgs = [
     "dev",

@@ -11,7 +11,9 @@ import { defineConfig } from "vitest/config";
 import { receiverDouble } from "./receiver-double.ts";
 
 const WRANGLER_TOML = fileURLToPath(new URL("../wrangler.toml", import.meta.url));
-const migrations = await readD1Migrations(fileURLToPath(new URL("../migrations", import.meta.url)));
+// The two folders (migrations/README.md): data on every database, control on DB's after it.
+const migrations = await readD1Migrations(fileURLToPath(new URL("../migrations/data", import.meta.url)));
+const controlMigrations = await readD1Migrations(fileURLToPath(new URL("../migrations/control", import.meta.url)));
 
 export interface WorkersTestOptions {
   include: string[];
@@ -57,6 +59,7 @@ export function workersTestConfig({ include, shards = 1 }: WorkersTestOptions) {
         miniflare: {
           bindings: {
             TEST_MIGRATIONS: migrations,
+            TEST_CONTROL_MIGRATIONS: controlMigrations,
             ADMIN_TOKEN: "test-admin-token",
             SECRETS_KEY: "q83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJq80=",
             ALLOW_INSECURE_TARGETS: "false",

@@ -1,5 +1,7 @@
 /**
- * The D1 schema. drizzle-kit generates migrations/ from this file (`npm run db:generate`).
+ * The D1 schema. drizzle-kit generates migrations/data from this file (`npm run db:generate`); the
+ * control database's own tables (api_keys, dashboard_sessions, sign_in_attempts, portal_links) take
+ * their migrations in migrations/control (migrations/README.md).
  * events, deliveries, attempts and idempotency_keys are WITHOUT ROWID tables (migration
  * 0004, hand-written: drizzle cannot say it): keyed by their primary key alone, one row
  * written per insert fewer. They have no `rowid`: statements name rows by their key.

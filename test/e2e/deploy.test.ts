@@ -15,10 +15,15 @@ import { afterAll, describe, expect, it } from "vitest";
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const FAKE = join(ROOT, "test", "e2e", "fake-wrangler.mjs");
 const COMMITTED = readFileSync(join(ROOT, "wrangler.toml"), "utf8");
-/** Every migration of the repository, as `d1 migrations apply` lists them. */
-const MIGRATIONS = readdirSync(join(ROOT, "migrations"))
-  .filter((f) => f.endsWith(".sql"))
-  .sort();
+/** Every migration of a folder, as `d1 migrations apply` lists them. */
+const migrations = (folder: string) =>
+  readdirSync(join(ROOT, "migrations", folder))
+    .filter((f) => f.endsWith(".sql"))
+    .sort();
+const MIGRATIONS = migrations("data");
+const CONTROL_MIGRATIONS = migrations("control");
+/** The fake's record of the control folder applied to database `id` (its own migrations table). */
+const control = (id: string) => `${id}/d1_migrations_control`;
 const OPS = { id: "9a1b2c3d4e5f60718293a4b5c6d7e8f9", name: "Hookline Ops" };
 const SANDBOX = { id: "0f1e2d3c4b5a69788796a5b4c3d2e1f0", name: "Sandbox" };
 const URL_ = "https://hookline.ops-team.workers.dev";
@@ -58,7 +63,7 @@ function project(account: Partial<State> = {}, toml = COMMITTED) {
 }
 
 const readState = (dir: string): State => JSON.parse(readFileSync(join(dir, "state.json"), "utf8"));
-const generated = (dir: string) => JSON.parse(readFileSync(join(dir, "wrangler.deploy.jsonc"), "utf8").replace(/^\s*\/\/.*$/gm, ""));
+const generated = (dir: string, file = "wrangler.deploy.jsonc") => JSON.parse(readFileSync(join(dir, file), "utf8").replace(/^\s*\/\/.*$/gm, ""));
 
 /** Runs `npm run deploy` as a user would, with none of this shell's Cloudflare settings. */
 function deploy(dir: string, env: Record<string, string> = {}) {
@@ -85,6 +90,7 @@ const FIRST_DEPLOY = [
   "queues create hookline-deliveries -c wrangler.toml",
   "secret list --format json -c wrangler.deploy.jsonc",
   "d1 migrations apply hookline --remote -c wrangler.deploy.jsonc",
+  "d1 migrations apply hookline --remote -c wrangler.deploy.control.jsonc",
   "deploy -c wrangler.deploy.jsonc --secrets-file secrets.json",
 ];
 
@@ -97,11 +103,14 @@ describe("npm run deploy", () => {
     expect(first.calls.slice(1).every((c) => c.account === OPS.id)).toBe(true);
 
     const [db] = first.state.d1;
-    expect(generated(dir).d1_databases).toEqual([{ binding: "DB", database_name: "hookline", database_id: db.uuid, migrations_dir: "migrations" }]);
+    expect(generated(dir).d1_databases).toEqual([{ binding: "DB", database_name: "hookline", database_id: db.uuid, migrations_dir: "migrations/data" }]);
+    expect(generated(dir, "wrangler.deploy.control.jsonc").d1_databases).toEqual([
+      { binding: "DB", database_name: "hookline", database_id: db.uuid, migrations_dir: "migrations/control", migrations_table: "d1_migrations_control" },
+    ]);
     expect(readFileSync(join(dir, "wrangler.toml"), "utf8")).toBe(COMMITTED);
 
     const worker = first.state.workers.hookline;
-    expect(worker.migrationsAtDeploy).toEqual({ [db.uuid]: MIGRATIONS });
+    expect(worker.migrationsAtDeploy).toEqual({ [db.uuid]: MIGRATIONS, [control(db.uuid)]: CONTROL_MIGRATIONS });
     expect(Buffer.from(worker.secrets.SECRETS_KEY, "base64")).toHaveLength(32);
     const token = worker.secrets.ADMIN_TOKEN;
     expect(token).toMatch(/^[\w-]{43}$/);
@@ -120,6 +129,7 @@ describe("npm run deploy", () => {
       "queues info hookline-deliveries -c wrangler.toml",
       "secret list --format json -c wrangler.deploy.jsonc",
       "d1 migrations apply hookline --remote -c wrangler.deploy.jsonc",
+      "d1 migrations apply hookline --remote -c wrangler.deploy.control.jsonc",
       "deploy -c wrangler.deploy.jsonc",
     ]);
     expect(again.state.d1).toEqual(first.state.d1);
@@ -176,6 +186,7 @@ describe("npm run deploy", () => {
     const { secrets, migrationsAtDeploy } = run.state.workers.hookline;
     expect(secrets.SECRETS_KEY).toBe("the-key-every-stored-secret-needs");
     expect(migrationsAtDeploy![uuid]).toEqual(MIGRATIONS);
+    expect(migrationsAtDeploy![control(uuid)]).toEqual(CONTROL_MIGRATIONS);
     expect(run.stdout).toContain("SECRETS_KEY: already set, kept");
     expect(run.stdout).toContain(`shown this once, keep it): ${secrets.ADMIN_TOKEN}`);
   });
@@ -224,8 +235,8 @@ describe("npm run deploy", () => {
     const sharded = COMMITTED.replace(/\[\[d1_databases\]\][\s\S]*?(?=\[\[durable_objects)/, "")
       .concat(
         ...[0, 1].map(
-          (n) => `\n[[d1_databases]]\nbinding = "DB_${n}"\ndatabase_name = "hookline-${n}"\ndatabase_id = "00000000-0000-0000-0000-000000000000"\nmigrations_dir = "migrations"\n` +
-            `\n[[queues.producers]]\nbinding = "QUEUE_${n}"\nqueue = "hookline-deliveries-${n}"\n` +
+          (n) => `\n[[d1_databases]]\nbinding = "${n ? `DB_${n}` : "DB"}"\ndatabase_name = "hookline-${n}"\ndatabase_id = "00000000-0000-0000-0000-000000000000"\nmigrations_dir = "migrations/data"\n` +
+            `\n[[queues.producers]]\nbinding = "${n ? `DELIVERY_QUEUE_${n}` : "DELIVERY_QUEUE"}"\nqueue = "hookline-deliveries-${n}"\n` +
             `\n[[queues.consumers]]\nqueue = "hookline-deliveries-${n}"\ndead_letter_queue = "hookline-dead-letters"\n`,
         ),
       );
@@ -239,9 +250,15 @@ describe("npm run deploy", () => {
       "queues create hookline-dead-letters -c wrangler.toml",
       "d1 migrations apply hookline-0 --remote -c wrangler.deploy.jsonc",
       "d1 migrations apply hookline-1 --remote -c wrangler.deploy.jsonc",
+      "d1 migrations apply hookline-0 --remote -c wrangler.deploy.control.jsonc",
     ]);
     const ids = Object.fromEntries(run.state.d1.map((db) => [db.name, db.uuid]));
     expect(generated(dir).d1_databases.map((db: { database_id: string }) => db.database_id)).toEqual([ids["hookline-0"], ids["hookline-1"]]);
-    expect(run.state.workers.hookline.migrationsAtDeploy).toEqual({ [ids["hookline-0"]]: MIGRATIONS, [ids["hookline-1"]]: MIGRATIONS });
+    // The control folder goes to shard 0's database (binding DB) only.
+    expect(run.state.workers.hookline.migrationsAtDeploy).toEqual({
+      [ids["hookline-0"]]: MIGRATIONS,
+      [control(ids["hookline-0"])]: CONTROL_MIGRATIONS,
+      [ids["hookline-1"]]: MIGRATIONS,
+    });
   });
 });

@@ -132,7 +132,9 @@ const handlers = {
     requireAuth();
     if (!state.d1.some((d) => d.uuid === db.database_id)) apiFail(`/d1/database/${db.database_id}/query`, "The requested database was not found [code: 7404]");
     const dir = resolve(dirname(path), db.migrations_dir ?? "migrations");
-    const applied = (state.applied[db.database_id] ??= []);
+    // Each database keeps one list per migrations table: "<id>" for d1_migrations, "<id>/<table>" for another.
+    const table = db.migrations_table ?? "d1_migrations";
+    const applied = (state.applied[table === "d1_migrations" ? db.database_id : `${db.database_id}/${table}`] ??= []);
     const pending = readdirSync(dir).filter((f) => f.endsWith(".sql") && !applied.includes(f)).sort();
     if (pending.length === 0) return out("✅ No migrations to apply!");
     out(`Migrations to be applied:\n${pending.map((f) => `│ ${f} │`).join("\n")}`);

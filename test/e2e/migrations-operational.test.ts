@@ -26,7 +26,7 @@ it("0007 adds the system account and the operational event types, keeping the ro
       .bind(now, now),
   ]);
 
-  await migrateFrom(db, "0007_");
+  await migrateFrom(db);
 
   expect(await db.prepare("SELECT id, name, plan FROM accounts ORDER BY id").all()).toMatchObject({
     results: [{ id: "acct_1" }, { id: SYSTEM_ACCOUNT_ID, name: "hookline:operator", plan: "system" }],

@@ -52,7 +52,7 @@ it("0009 rolls up the last 8 days of an existing log per subscription and hour, 
   insert.push(delivery("dlv_b", "evt_2", "sub_b", "acct_2", "delivered", last(thisHour + 5, 3, "success")));
   await db.batch(insert);
 
-  await migrateFrom(db, "0009_");
+  await migrateFrom(db);
 
   const { results } = await db.prepare("SELECT * FROM attempt_rollups ORDER BY account_id, subscription_id, hour").all<Record<string, number | string>>();
   const histogram = (ds: number[]) => {

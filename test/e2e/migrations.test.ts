@@ -20,7 +20,7 @@ it("0004 rebuilds events, deliveries, attempts and idempotency keys without rowi
     db.prepare("INSERT INTO idempotency_keys VALUES ('acct_1', 'request:k', 'h', '{}', ?)").bind(now),
   ]);
 
-  await migrateFrom(db, "0004_");
+  await migrateFrom(db);
 
   expect(await db.prepare("SELECT id, data FROM events").all()).toMatchObject({ results: [{ id: "evt_1", data: '{"x":1}' }] });
   expect(await db.prepare("SELECT id, status, next_attempt_at FROM deliveries").all()).toMatchObject({
@@ -63,7 +63,7 @@ it("0010 gives existing subscriptions throttle_rate null (no limit), keeping eve
       )
       .bind(now, now),
   ]);
-  await migrateFrom(upgraded, "0010_");
+  await migrateFrom(upgraded);
   expect(await upgraded.prepare("SELECT id, url, active, consecutive_failures, secret_enc, throttle_rate FROM subscriptions").all()).toMatchObject({
     results: [{ id: "sub_1", url: "https://example.com/hook", active: 1, consecutive_failures: 2, secret_enc: "sealed", throttle_rate: null }],
   });

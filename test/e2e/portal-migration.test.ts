@@ -18,7 +18,7 @@ it("0008 keeps every dashboard session as a key session of its account, and adds
     db.prepare("INSERT INTO dashboard_sessions VALUES ('s1', 'key_1', ?, ?), ('s2', 'key_1', ?, ?), ('s3', 'key_2', ?, ?)").bind(now, now + 1, now, now + 2, now, now + 3),
   ]);
 
-  await migrateFrom(db, "0008_");
+  await migrateFrom(db);
 
   expect((await db.prepare("SELECT id, kind, account_id, key_id, created_at, expires_at FROM dashboard_sessions ORDER BY id").all()).results).toEqual([
     { id: "s1", kind: "key", account_id: "acct_1", key_id: "key_1", created_at: now, expires_at: now + 1 },
