@@ -1,6 +1,6 @@
 /** Accounts and their API keys (README "The API": auth). */
 import { createRoute, z } from "@hono/zod-openapi";
-import { and, desc, eq, ne, sql } from "drizzle-orm";
+import { desc, eq, ne, sql } from "drizzle-orm";
 import { DEFAULT_PLAN, plans } from "../config";
 import { idRegex, newId } from "../core/ids";
 import { generateApiKey } from "../core/keys";
@@ -11,6 +11,7 @@ import { type AccountRow, accounts, apiKeys } from "../db/schema";
 import { control, shardCount, shardEnv } from "../db/shards";
 import { startMove } from "../delivery/account-move";
 import { deleteAccount } from "../services/accounts";
+import { revokeKey, storeKey } from "../services/api-keys";
 import { revokeListenKey } from "../services/listen";
 import { type AppContext, createRouter, requireAccount, requireOperator } from "./context";
 import { problemResponse } from "./errors";
@@ -175,11 +176,12 @@ export const accountRoutes = createRouter()
           { path: "name", message: "already taken" },
         ]);
       }
-      // Its shard's copy of the row (src/db/shards.ts), before anyone holds its key; without
-      // it the account is not created.
+      // Its shard's copies of the row and the key (src/db/shards.ts), before anyone holds the key;
+      // without them the account is not created.
       if (account.shard !== 0) {
         try {
-          await database(shardEnv(c.env, account.shard).DB).insert(accounts).values(account);
+          const copy = database(shardEnv(c.env, account.shard).DB);
+          await copy.batch([copy.insert(accounts).values(account), copy.insert(apiKeys).values(key.row)]);
         } catch (err) {
           await db.delete(accounts).where(eq(accounts.id, account.id));
           throw err;
@@ -326,7 +328,7 @@ export const accountRoutes = createRouter()
     async (c) => {
       const account = await visibleAccount(c, c.req.valid("param").id);
       const key = await insertKey(c.env, account.id, Date.now());
-      await database(control(c.env)).insert(apiKeys).values(key.row);
+      await storeKey(c.env, account.shard, key.row);
       return c.json(key.answer, 201);
     },
   )
@@ -343,11 +345,7 @@ export const accountRoutes = createRouter()
     async (c) => {
       const { id, key_id } = c.req.valid("param");
       const account = await visibleAccount(c, id);
-      const deleted = await database(control(c.env))
-        .delete(apiKeys)
-        .where(and(eq(apiKeys.id, key_id), eq(apiKeys.accountId, account.id)))
-        .returning({ id: apiKeys.id });
-      if (deleted.length === 0) throw notFound("API key");
+      if (!(await revokeKey(c.env, account.id, key_id))) throw notFound("API key");
       await revokeListenKey(shardEnv(c.env, account.shard), account.id, key_id);
       return c.body(null, 204);
     },

@@ -23,6 +23,12 @@ export function isUniqueViolation(err: unknown, column: string): boolean {
 }
 
 /**
+ * A guard aborts its batch (one transaction) with json() of a non-JSON string, e.g.
+ * `SELECT CASE WHEN <not allowed> THEN json('why') END`: this tells that refusal from any other failure.
+ */
+export const refusedByGuard = (err: unknown): boolean => String(err instanceof Error ? err.message : err).includes("malformed JSON");
+
+/**
  * Raw SQL that can also go into db.batch(). drizzle's D1 session binds batched
  * statements through `stmt`, which its raw queries lack; give them one.
  */

@@ -1,6 +1,6 @@
 /**
  * The D1 schema. drizzle-kit generates migrations/data from this file (`npm run db:generate`); the
- * control database's own tables (api_keys, dashboard_sessions, sign_in_attempts, portal_links) take
+ * control database's own tables (dashboard_sessions, sign_in_attempts, portal_links) take
  * their migrations in migrations/control (migrations/README.md).
  * events, deliveries, attempts and idempotency_keys are WITHOUT ROWID tables (migration
  * 0004, hand-written: drizzle cannot say it): keyed by their primary key alone, one row
@@ -282,6 +282,7 @@ export const signInAttempts = sqliteTable("sign_in_attempts", {
 });
 
 export type AccountRow = typeof accounts.$inferSelect;
+export type ApiKeyRow = typeof apiKeys.$inferSelect;
 export type SubscriptionRow = typeof subscriptions.$inferSelect;
 export type EventTypeRow = typeof eventTypes.$inferSelect;
 export type EventRow = typeof events.$inferSelect;

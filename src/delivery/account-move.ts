@@ -9,8 +9,8 @@
  *    target gets the account row, frozen as well.
  * 2. drain: waits until none of its deliveries is in flight on the source (a lease that runs
  *    out is released by the sweep), and a moment for requests let in before the freeze.
- * 3. copy: what its next requests and deliveries need: subscriptions (deleted ones and listen
- *    sessions too), idempotency keys, stats, and its deliveries still to be sent with their events
+ * 3. copy: what its next requests and deliveries need: its API keys' copies, subscriptions (deleted
+ *    ones and listen sessions too), idempotency keys, stats, and its deliveries still to be sent with their events
  *    and attempts, in chunks, INSERT OR IGNORE (a step run twice copies nothing twice).
  * 4. switch: the target's copy is unfrozen and the control row says the target; the pending
  *    deliveries are enqueued on the target's queue, each when due. Messages still in the source's
@@ -27,7 +27,7 @@ import { eq, sql } from "drizzle-orm";
 import { MAX_QUEUE_DELAY_SECONDS } from "../core/retry";
 import { ProblemError } from "../core/problem";
 import { database, sqlAll, sqlRun } from "../db/client";
-import { type AccountRow, accounts, listenSessions, subscriptions } from "../db/schema";
+import { type AccountRow, accounts, apiKeys, listenSessions, subscriptions } from "../db/schema";
 import { control, forgetHome, livesOn, type ShardEnv, shardEnv } from "../db/shards";
 import { eraseFromShard } from "../services/accounts";
 import { enqueueDeliveries } from "../services/enqueue";
@@ -77,9 +77,18 @@ export async function startMove(env: Env, account: AccountRow, to: number): Prom
 /** Frozen by a move that has not switched yet: its writes wait (src/api/auth, the dashboard, redelivery). */
 export const isFrozen = (a: Pick<AccountRow, "shard" | "movingTo">) => !livesOn(a, a.shard);
 
-/** The 503 a frozen account's writes get, with Retry-After. */
-export const frozenProblem = (a: Pick<AccountRow, "movingTo">) =>
-  Object.assign(new ProblemError("unavailable", `the account is moving to shard ${a.movingTo}: try again in a few seconds`), { retryAfter: 2 });
+/**
+ * The 503 a frozen account's writes and emits get, with Retry-After: naming the account's target,
+ * or, for an emit call (which may name several accounts), that one of its accounts is moving.
+ */
+export const frozenProblem = (a?: Pick<AccountRow, "movingTo">) =>
+  Object.assign(
+    new ProblemError(
+      "unavailable",
+      `${a ? `the account is moving to shard ${a.movingTo}` : "an account of this call is moving to another shard"}: try again in a few seconds`,
+    ),
+    { retryAfter: 2 },
+  );
 
 export const moveOf = (env: Env, accountId: string) => env.ACCOUNT_MOVE.get(env.ACCOUNT_MOVE.idFromName(accountId));
 
@@ -103,6 +112,9 @@ const byAccount = (table: string, key: string): Copied => ({
  * events and attempts along.
  */
 const LIVE: Copied[] = [
+  // Its API keys' copies (services/api-keys), from the keys themselves: until they are there, its
+  // requests are authenticated on the control database.
+  { ...byAccount("api_keys", "id"), read: (src, s, limit) => byAccount("api_keys", "id").read({ ...src, DB: control(src) }, s, limit) },
   byAccount("subscriptions", "id"),
   byAccount("deleted_subscriptions", "id"),
   byAccount("listen_sessions", "id"),
@@ -318,6 +330,8 @@ export class AccountMove extends DurableObject<Env> {
         await db.batch([
           db.delete(listenSessions).where(eq(listenSessions.accountId, s.accountId)),
           db.delete(subscriptions).where(eq(subscriptions.accountId, s.accountId)),
+          // The source's copies of its keys; on the control database they are the keys themselves.
+          ...(src.DB === control(this.env) ? [] : [db.delete(apiKeys).where(eq(apiKeys.accountId, s.accountId))]),
         ]);
         const { complete } = await eraseFromShard(src, s.accountId, { rows: 1_000, rounds: 50 }, src.DB === control(this.env));
         if (!complete) return 0;

@@ -42,7 +42,9 @@ export async function deleteAccount(
   const env = shardEnv(base, account.shard);
   const db = database(env.DB);
   const controlDb = database(control(env));
-  // First the account can no longer call (nor open or reconnect a listen session)...
+  // First the account can no longer call (nor open or reconnect a listen session): its shard's
+  // copies of its keys, then the keys themselves (services/api-keys)...
+  if (env.DB !== control(env)) await db.delete(apiKeys).where(eq(apiKeys.accountId, accountId));
   await controlDb.batch([
     controlDb.delete(apiKeys).where(eq(apiKeys.accountId, accountId)),
     ...portalAccessOfAccountStatements(env, accountId),

@@ -11,7 +11,7 @@
  */
 import { sql } from "drizzle-orm";
 import { schemaErrors } from "../core/json-schema";
-import { sqlAll, sqlRun } from "../db/client";
+import { refusedByGuard, sqlAll, sqlRun } from "../db/client";
 import { livesHereSql } from "../db/shards";
 import { fanOutStatement } from "../delivery/lifecycle";
 import type { PreparedCall } from "./emit-plan";
@@ -87,7 +87,7 @@ export async function emitInOneRoundTrip(env: Env, call: PreparedCall, now: numb
   } catch (err) {
     // Only a guard's refusal sends the call the careful way (nothing was written then); any
     // other failure is the caller's, as on the careful way.
-    if (!String(err instanceof Error ? err.message : err).includes("malformed JSON")) throw err;
+    if (!refusedByGuard(err)) throw err;
     for (const name of call.typeNames) catalog.delete(name);
     return null;
   }

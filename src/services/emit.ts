@@ -7,8 +7,9 @@
  */
 import { inArray, sql } from "drizzle-orm";
 import type { Config } from "../config";
-import { database, isUniqueViolation, sqlAll, sqlRun } from "../db/client";
+import { database, isUniqueViolation, refusedByGuard, sqlAll, sqlRun } from "../db/client";
 import { accounts, eventTypes, idempotencyKeys, subscriptions } from "../db/schema";
+import { frozenProblem } from "../delivery/account-move";
 import { createStatement } from "../delivery/lifecycle";
 import { ProblemError } from "../core/problem";
 import { forgetHome, homesOf, livesHereSql, livesOn, shardCount, shardEnv, type ShardEnv, shardOf } from "../db/shards";
@@ -63,7 +64,7 @@ async function emitOnShard(
   const found = await find(env, call, now);
   const notHere = await notLiveHere(env, call, [found]);
   if (notHere === "moved" && !opts.rerouted) return emitEvents(env, config, inputs, { ...opts, rerouted: true });
-  if (notHere !== null) throw frozen();
+  if (notHere !== null) throw frozenProblem();
   const plan = planEmit(call, found, now);
   if (plan.kind === "replay") return { body: plan.body, replayed: true };
   if (plan.kind === "refused") throw plan.problem;
@@ -107,7 +108,7 @@ async function emitAcrossShards(
   const founds = await Promise.all(parts.map((p) => find(p.env, p.call, now)));
   const notHere = await notLiveHere(base, call, founds, parts);
   if (notHere === "moved" && !opts.rerouted) return emitEvents(base, config, inputs, { ...opts, rerouted: true });
-  if (notHere !== null) throw frozen();
+  if (notHere !== null) throw frozenProblem();
 
   // The header key, as each shard remembers it.
   const scope = (k: KeyPair) => `${k[0]}\u0000${k[1]}`;
@@ -163,11 +164,6 @@ async function emitAcrossShards(
   }
   return { body, replayed: firstBody !== null };
 }
-
-const frozen = () =>
-  Object.assign(new ProblemError("unavailable", "an account of this call is moving to another shard: try again in a few seconds"), {
-    retryAfter: 2,
-  });
 
 /**
  * Whether every account the reads found lives on the shard it was read on, not frozen by a move
@@ -271,7 +267,7 @@ async function write(env: Env, call: PreparedCall, plan: Extract<EmitPlan, { kin
       ...rememberStatements,
     ]);
   } catch (err) {
-    if (String(err instanceof Error ? err.message : err).includes("malformed JSON")) throw frozen();
+    if (refusedByGuard(err)) throw frozenProblem();
     throw err;
   }
 }

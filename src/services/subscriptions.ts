@@ -11,7 +11,7 @@ import { idRegex, newId } from "../core/ids";
 import { unknownPatterns } from "../core/matching";
 import { type FieldError, notFound, ProblemError } from "../core/problem";
 import { checkTargetUrl } from "../core/url-safety";
-import { database, sqlAll, sqlRun } from "../db/client";
+import { database, refusedByGuard, sqlAll, sqlRun } from "../db/client";
 import { type AccountRow, eventTypes, type SubscriptionRow, subscriptions } from "../db/schema";
 import { healthOf } from "../delivery/health";
 import { skipPendingOfSubscription } from "../delivery/lifecycle";
@@ -148,7 +148,7 @@ export async function createSubscription(env: Env, config: Config, account: Acco
       now,
     );
   } catch (err) {
-    if (String(err instanceof Error ? err.message : err).includes("malformed JSON")) throw planLimit(account.plan, cap);
+    if (refusedByGuard(err)) throw planLimit(account.plan, cap);
     throw err;
   }
   return { row, secret };

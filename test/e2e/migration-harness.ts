@@ -22,8 +22,7 @@ const filesOf = (folder: Folder) => readdirSync(join(ROOT, folder)).filter((f) =
 const SPLIT = "0013_";
 
 /**
- * The one folder as it was: both folders' files before the split, by number (the same number: the
- * data file first, as control/0000_api_keys.sql was part of 0000_init.sql).
+ * The one folder as it was: both folders' files before the split, by number.
  */
 const history = (["data", "control"] as const)
   .flatMap((folder, rank) => filesOf(folder).filter((file) => file < SPLIT).map((file) => ({ folder, file, rank })))

@@ -12,7 +12,7 @@ import { applyFolder, migrateBefore, migrateFrom, schemaOf, useDatabases } from 
 
 const { OLD: old, FRESH: fresh, SHARD: shard } = await useDatabases("OLD", "FRESH", "SHARD");
 const files = (folder: string) => readdirSync(join(import.meta.dirname, "../../migrations", folder)).filter((f) => f.endsWith(".sql")).sort();
-const CONTROL_ONLY = ["api_keys", "dashboard_sessions", "portal_links", "sign_in_attempts"];
+const CONTROL_ONLY = ["dashboard_sessions", "portal_links", "sign_in_attempts"];
 const tables = async (db: D1Database) =>
   (await db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' ORDER BY name").all<{ name: string }>()).results.map(
     (r) => r.name,
@@ -60,11 +60,11 @@ it("a new control database gets the same schema from the two folders as an upgra
   expect(await tables(fresh)).toEqual(expect.arrayContaining([...CONTROL_ONLY, "accounts", "event_types", "subscriptions", "deliveries", "d1_migrations_control"]));
 });
 
-it("a data shard gets the data folder only: its copies of accounts and the catalog, none of the control database's own tables", async () => {
+it("a data shard gets the data folder only: its copies of accounts, keys and the catalog, none of the control database's own tables", async () => {
   expect(await applyFolder(shard, "data")).toEqual(files("data"));
   const names = await tables(shard);
   for (const table of CONTROL_ONLY) expect(names).not.toContain(table);
-  expect(names).toEqual(expect.arrayContaining(["accounts", "event_types", "subscriptions", "events", "deliveries", "attempts", "idempotency_keys"]));
+  expect(names).toEqual(expect.arrayContaining(["accounts", "api_keys", "event_types", "subscriptions", "events", "deliveries", "attempts", "idempotency_keys"]));
   // The seeded catalog is on every shard (0001_seed_event_types.sql, 0007's operational types).
   const catalog = await shard.prepare("SELECT COUNT(*) AS n FROM event_types").first<{ n: number }>();
   expect(catalog!.n).toBe((await fresh.prepare("SELECT COUNT(*) AS n FROM event_types").first<{ n: number }>())!.n);

@@ -20,7 +20,6 @@ async function accountOn(shard: 0 | 1 | undefined) {
   return { id: res.json.id as string, key: res.json.api_key.key as string, shard: res.json.shard as number };
 }
 
-/** How many rows of `table` with `column = value` each shard holds. */
 /** Rows of `table` whose `column` is `value`, on shard 0 and on shard 1; null where the database has no such table. */
 async function rowsOn(table: string, column: string, value: string) {
   const count = async (db: D1Database) =>
@@ -73,8 +72,8 @@ describe("accounts on two shards", () => {
     expect(await rowsOn("deliveries", "id", delivery.id)).toEqual([0, 1]);
     // The account row: the control database's, and shard 1's copy.
     expect(await rowsOn("accounts", "id", id)).toEqual([1, 1]);
-    // Its key only on the control database: a shard has no table of keys (migrations/control).
-    expect(await rowsOn("api_keys", "account_id", id)).toEqual([1, null]);
+    // Its key on the control database, and its copy on shard 1 (services/api-keys).
+    expect(await rowsOn("api_keys", "account_id", id)).toEqual([1, 1]);
 
     // The account reads its log, the operator finds it too; the attempt is recorded.
     expect((await deliveryWithAttempts(delivery.id, key)).attempts).toHaveLength(1);
@@ -243,6 +242,24 @@ describe("accounts on two shards", () => {
     expect(await rowsOn("subscriptions", "id", hook.id)).toEqual([0, 0]);
   });
 
+  it("a key is checked on its account's shard, on its copy, and revoking it stops it at once", async () => {
+    const { id, key } = await accountOn(1);
+    const second = await call("POST", `/v1/accounts/${id}/keys`);
+    expect(second.status, second.text).toBe(201);
+    expect(await rowsOn("api_keys", "id", second.json.id)).toEqual([1, 1]);
+    // Its first request finds it on the control database; the next on shard 1's copies: a plan
+    // planted in shard 1's copy of the account alone shows which answered.
+    expect((await call("GET", "/v1/account", { token: second.json.key })).json.plan).toBe("pro");
+    await env.DB_1!.prepare("UPDATE accounts SET plan = 'business' WHERE id = ?").bind(id).run();
+    expect((await call("GET", "/v1/account", { token: second.json.key })).json.plan).toBe("business");
+    await env.DB_1!.prepare("UPDATE accounts SET plan = 'pro' WHERE id = ?").bind(id).run();
+
+    expect((await call("DELETE", `/v1/accounts/${id}/keys/${second.json.id}`)).status).toBe(204);
+    expect(await rowsOn("api_keys", "id", second.json.id)).toEqual([0, 0]);
+    expectProblem(await call("GET", "/v1/account", { token: second.json.key }), 401);
+    expect((await call("GET", "/v1/account", { token: key })).status).toBe(200);
+  });
+
   it("deleting an account on shard 1 removes its rows from both databases", async () => {
     const { id, key } = await accountOn(1);
     await createSubscription(key, { url: receiverUrl("ok").url });
@@ -257,7 +274,7 @@ describe("accounts on two shards", () => {
     ]) {
       expect(await rowsOn(table, column, id), table).toEqual([0, 0]);
     }
-    expect(await rowsOn("api_keys", "account_id", id)).toEqual([0, null]);
+    expect(await rowsOn("api_keys", "account_id", id)).toEqual([0, 0]);
     expectProblem(await call("GET", "/v1/account", { token: key }), 401);
   });
 });
@@ -338,6 +355,8 @@ describe("moving an account", () => {
     expect(await rowsOn("deliveries", "account_id", id)).toEqual([0, 3 * eventIds.length]);
     expect(await rowsOn("subscriptions", "account_id", id)).toEqual([0, 3]);
     expect(await rowsOn("idempotency_keys", "account_id", id)).toEqual([0, 40]);
+    // Its key stays on the control database (shard 0) and has its copy on shard 1 now.
+    expect(await rowsOn("api_keys", "account_id", id)).toEqual([1, 1]);
     const { items: listed } = await listAll(`/v1/events?account_id=${id}`, undefined, 100);
     expect(listed.map((e: { id: string }) => e.id).sort()).toEqual([...eventIds].sort());
     const mine = await call("GET", "/v1/events?limit=100", { token: key });
