@@ -2,6 +2,7 @@ declare namespace Cloudflare {
   interface Env {
     TEST_MIGRATIONS: import("cloudflare:test").D1Migration[];
     TEST_CONTROL_MIGRATIONS: import("cloudflare:test").D1Migration[];
+    TEST_CONTROL_MIGRATIONS_TABLE: string;
     FUZZ_RUNS?: string;
     FUZZ_SEED?: string;
     FUZZ_MIN_REQUESTS?: string;

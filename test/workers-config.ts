@@ -8,12 +8,13 @@ import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-worker
 import { fileURLToPath } from "node:url";
 import { unstable_getMiniflareWorkerOptions } from "wrangler";
 import { defineConfig } from "vitest/config";
+import { CONTROL_MIGRATIONS_DIR, CONTROL_MIGRATIONS_TABLE } from "../scripts/migrations.mjs";
 import { receiverDouble } from "./receiver-double.ts";
 
 const WRANGLER_TOML = fileURLToPath(new URL("../wrangler.toml", import.meta.url));
 // The two folders (migrations/README.md): data on every database, control on DB's after it.
 const migrations = await readD1Migrations(fileURLToPath(new URL("../migrations/data", import.meta.url)));
-const controlMigrations = await readD1Migrations(fileURLToPath(new URL("../migrations/control", import.meta.url)));
+const controlMigrations = await readD1Migrations(fileURLToPath(new URL(`../${CONTROL_MIGRATIONS_DIR}`, import.meta.url)));
 
 export interface WorkersTestOptions {
   include: string[];
@@ -60,6 +61,7 @@ export function workersTestConfig({ include, shards = 1 }: WorkersTestOptions) {
           bindings: {
             TEST_MIGRATIONS: migrations,
             TEST_CONTROL_MIGRATIONS: controlMigrations,
+            TEST_CONTROL_MIGRATIONS_TABLE: CONTROL_MIGRATIONS_TABLE,
             ADMIN_TOKEN: "test-admin-token",
             SECRETS_KEY: "q83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJq80=",
             ALLOW_INSECURE_TARGETS: "false",

@@ -9,9 +9,10 @@
  *    target gets the account row, frozen as well.
  * 2. drain: waits until none of its deliveries is in flight on the source (a lease that runs
  *    out is released by the sweep), and a moment for requests let in before the freeze.
- * 3. copy: what its next requests and deliveries need: its API keys' copies, subscriptions (deleted
- *    ones and listen sessions too), idempotency keys, stats, and its deliveries still to be sent with their events
- *    and attempts, in chunks, INSERT OR IGNORE (a step run twice copies nothing twice).
+ * 3. copy: what its next requests and deliveries need: its API keys' copies, subscriptions
+ *    (deleted ones and listen sessions too), idempotency keys, stats, and its deliveries still to be
+ *    sent with their events and attempts, in chunks, INSERT OR IGNORE (a step run twice copies
+ *    nothing twice).
  * 4. switch: the target's copy is unfrozen and the control row says the target; the pending
  *    deliveries are enqueued on the target's queue, each when due. Messages still in the source's
  *    queue find their deliveries frozen there and are dropped: the target sends them, once.
@@ -106,15 +107,17 @@ const byAccount = (table: string, key: string): Copied => ({
   cursorOf: (r) => String(r[key]),
 });
 
+const apiKeyCopies = byAccount("api_keys", "id");
+
 /**
  * Copied while the account is frozen: what the account's next requests and deliveries need.
  * Its deliveries still to be sent (through the small partial index deliveries_due) bring their
  * events and attempts along.
  */
 const LIVE: Copied[] = [
-  // Its API keys' copies (services/api-keys), from the keys themselves: until they are there, its
-  // requests are authenticated on the control database.
-  { ...byAccount("api_keys", "id"), read: (src, s, limit) => byAccount("api_keys", "id").read({ ...src, DB: control(src) }, s, limit) },
+  // Its API keys' copies (services/api-keys), read from the keys themselves: until they are there,
+  // its requests are authenticated on the control database.
+  { ...apiKeyCopies, read: (src, s, limit) => apiKeyCopies.read({ ...src, DB: control(src) }, s, limit) },
   byAccount("subscriptions", "id"),
   byAccount("deleted_subscriptions", "id"),
   byAccount("listen_sessions", "id"),
