@@ -8,11 +8,11 @@
  * that opened the session is revoked, it deletes the session's subscriptions.
  */
 import { DurableObject } from "cloudflare:workers";
-import { eq, inArray } from "drizzle-orm";
+import { eq, inArray, sql } from "drizzle-orm";
 import { loadConfig } from "../config";
 import { HEARTBEAT, LISTEN_CLOSE, leaseVerdict } from "../core/listen-lease";
-import { database } from "../db/client";
-import { control, shardEnv } from "../db/shards";
+import { database, sqlAll } from "../db/client";
+import { allShards, control, livesHereSql, shardEnv, shardOf } from "../db/shards";
 import { apiKeys, listenSessions, subscriptions } from "../db/schema";
 import { skipPendingOfSession } from "./lifecycle";
 
@@ -50,9 +50,25 @@ export class ListenSession extends DurableObject<Env> {
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(HEARTBEAT.request, HEARTBEAT.response));
   }
 
-  /** The view of the shard its session lives on (0 for a session opened before shards were recorded). */
+  /** The view of the shard its session was opened on (0 for a session opened before shards were recorded). */
   private async shard() {
     return shardEnv(this.env, (await this.ctx.storage.get<number>("shard")) ?? 0);
+  }
+
+  /**
+   * Extends the session's row, on the shard its account lives on. That is the shard it was opened
+   * on, as a rule: one guarded UPDATE. After a move of its account (delivery/account-move) the
+   * row is on the new shard, found there and remembered. While a move holds the account nothing is
+   * written: the lease written before covers the next look.
+   */
+  private async extendLease(sessionId: string, expiresAt: number): Promise<void> {
+    const opened = await this.shard();
+    if (await leaseOn(opened, sessionId, expiresAt)) return;
+    for (const s of allShards(this.env)) {
+      if (s.DB === opened.DB || !(await leaseOn(s, sessionId, expiresAt))) continue;
+      await this.ctx.storage.put("shard", shardOf(s));
+      return;
+    }
   }
 
   private get leaseMs() {
@@ -158,10 +174,7 @@ export class ListenSession extends DurableObject<Env> {
     if (live.length === 0 || verdict.recheckAt === null) return this.close();
     if (sessionId) {
       // The sweep's safety net leaves a session alone while a CLI keeps it.
-      await database((await this.shard()).DB)
-        .update(listenSessions)
-        .set({ expiresAt: now + this.leaseMs * 2 })
-        .where(eq(listenSessions.id, sessionId));
+      await this.extendLease(sessionId, now + this.leaseMs * 2);
     }
     await this.ctx.storage.setAlarm(verdict.recheckAt);
   }
@@ -185,7 +198,8 @@ export class ListenSession extends DurableObject<Env> {
   /** Deletes the session's subscriptions (their log stays), closes its sockets and forgets the session. */
   async close(code: number = 1000, reason = "session closed"): Promise<void> {
     const sessionId = await this.ctx.storage.get<string>("session");
-    if (sessionId) await closeSession(await this.shard(), sessionId);
+    // On every shard: a move may have copied the session to another one (close is rare).
+    if (sessionId) await Promise.all(allShards(this.env).map((s) => closeSession(s, sessionId)));
     for (const ws of this.ctx.getWebSockets()) closeSocket(ws, code, reason);
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
@@ -204,6 +218,15 @@ function closeSocket(ws: WebSocket, code: number, reason: string): void {
   } catch {
     // already closed
   }
+}
+
+/** Sets a session's lease where its account lives, not frozen; false when it is not there (db/shards livesHereSql). */
+async function leaseOn(env: Env, sessionId: string, expiresAt: number): Promise<boolean> {
+  const written = await sqlAll<{ id: string }>(env.DB, sql`
+    UPDATE listen_sessions SET expires_at = ${expiresAt} WHERE id = ${sessionId}
+      AND EXISTS (SELECT 1 FROM accounts a WHERE a.id = listen_sessions.account_id AND ${livesHereSql(env, "a")})
+    RETURNING id`);
+  return written.length > 0;
 }
 
 /** What ending a session means in D1; also the sweep's safety net for sessions whose object is gone. */
