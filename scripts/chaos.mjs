@@ -60,7 +60,9 @@ const ATTEMPTS = RETRY_SCHEDULE.length + 1;
 const EVENTS = Number(args.events ?? (QUICK ? 100 : 1000));
 const KILLS = Number(args.kills ?? (QUICK ? 2 : 6));
 const SIZES = QUICK
-  ? { emitSeconds: 16, killGap: [3, 6], stallRate: 0.004, sweepEveryMs: 3_000, drainTimeoutMs: 90_000 }
+  ? // The drain outlasts the longest lease a kill can strand (a full consumer batch of 25 messages
+    // of 10 deliveries: core/delivery-state leaseMs at place 249) and a sweep after it.
+    { emitSeconds: 16, killGap: [3, 6], stallRate: 0.004, sweepEveryMs: 3_000, drainTimeoutMs: (Math.ceil(250 / 6) + 1) * DELIVERY_TIMEOUT_MS + 30_000 + 15_000 }
   : { emitSeconds: Math.max(30, EVENTS * 0.15), killGap: [12, 28], stallRate: 0.002, sweepEveryMs: 10_000, drainTimeoutMs: 600_000 };
 const EMIT_CONCURRENCY = 8;
 const READ_CONCURRENCY = 6;
