@@ -435,9 +435,13 @@ export async function startHookline(options = {}) {
   // Every database gets the data folder, one after another (~3-4 s each: parallel runs on one state
   // directory were barely faster on two cores, and 2 of 18 tries lost a run to workerd's "database
   // is locked", SQLITE_BUSY); then shard 0's, the control database, gets the control folder.
-  const generated = await writeShardsConfig(shards);
+  // On one shard the data folder runs on wrangler.toml itself, while the generated configurations
+  // are written (reading wrangler.toml the way wrangler does takes about a second).
+  const writing = writeShardsConfig(shards);
+  if (shards === 1) await Promise.all([writing, run(["d1", "migrations", "apply", "hookline", "--local", "--persist-to", stateDir], env)]);
+  const generated = await writing;
   const configArgs = shards > 1 ? ["--config", generated.path] : [];
-  for (const name of generated.databases) {
+  for (const name of shards > 1 ? generated.databases : []) {
     await run(["d1", "migrations", "apply", name, "--local", "--persist-to", stateDir, ...configArgs], env);
   }
   await run(["d1", "migrations", "apply", generated.databases[0], "--local", "--persist-to", stateDir, "--config", generated.control], env);
