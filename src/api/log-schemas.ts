@@ -1,6 +1,6 @@
 /** Events, deliveries and attempts as the API shows them (documented in /openapi.json). */
 import { z } from "@hono/zod-openapi";
-import { DELIVERY_STATUSES } from "../core/delivery-state";
+import { DELIVERY_STATUSES, dueAt } from "../core/delivery-state";
 import type { AttemptRow, DeliveryRow, EventRow } from "../db/schema";
 import { raw } from "./raw-json";
 import { iso, Timestamp } from "./schemas";
@@ -62,7 +62,7 @@ export const serializeDelivery = (d: DeliveryRow) => ({
   subscription_id: d.subscriptionId,
   status: d.status,
   attempts_count: d.attemptsCount,
-  next_attempt_at: iso(d.nextAttemptAt),
+  next_attempt_at: iso(dueAt(d)),
   created_at: iso(d.createdAt)!,
   updated_at: iso(d.updatedAt)!,
 });

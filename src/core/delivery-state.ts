@@ -47,6 +47,14 @@ export const canMove = (from: DeliveryStatus, to: DeliveryStatus): boolean =>
 export const isFinished = (status: DeliveryStatus): boolean =>
   status === "delivered" || status === "failed" || status === "skipped";
 
+/**
+ * When the delivery's next attempt is due, null once it is finished. A new delivery is stored
+ * with no next_attempt_at until the sweep gives it one (src/delivery/lifecycle.ts NewDelivery):
+ * it was due when it was created.
+ */
+export const dueAt = (d: { status: DeliveryStatus; nextAttemptAt: number | null; createdAt: number }): number | null =>
+  d.nextAttemptAt ?? (d.status === "pending" || d.status === "in_flight" ? d.createdAt : null);
+
 export const initialStatus = (subscriptionActive: boolean): "pending" | "skipped" => (subscriptionActive ? "pending" : "skipped");
 
 /** The status an attempt's verdict leaves its delivery in: a retry waits as pending. */

@@ -32,6 +32,7 @@ import { type AccountRow, accounts, apiKeys, listenSessions, subscriptions } fro
 import { control, forgetHome, livesOn, type ShardEnv, shardEnv } from "../db/shards";
 import { eraseFromShard } from "../services/accounts";
 import { enqueueDeliveries } from "../services/enqueue";
+import { promoteFreshOfAccountStatement } from "./lifecycle";
 
 /** Rows read per chunk; a chunk's write is split further so that no JSON parameter passes ~1.5 MB. */
 const CHUNK_ROWS = 500;
@@ -254,6 +255,9 @@ export class AccountMove extends DurableObject<Env> {
         return SETTLE_MS;
       }
       case "drain": {
+        // Its emits are held: what it still has to send all gets a next_attempt_at, so the
+        // drain, the copy and the switch find it through deliveries_due.
+        await promoteFreshOfAccountStatement(src, s.accountId);
         const [{ n }] = await sqlAll<{ n: number }>(src.DB, sql`
           SELECT count(*) AS n FROM deliveries WHERE next_attempt_at IS NOT NULL AND status = 'in_flight' AND account_id = ${s.accountId}`);
         if (n > 0) return 500;

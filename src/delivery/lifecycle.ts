@@ -4,7 +4,7 @@
  * TRANSITIONS, src/core/delivery-state.ts); everything else only reads deliveries.
  * Most return statements, so callers put them in their own D1 batch.
  */
-import { and, eq, inArray, sql } from "drizzle-orm";
+import { and, eq, inArray, type SQL, sql } from "drizzle-orm";
 import { statusAfter } from "../core/delivery-state";
 import type { FormatEvent } from "../core/formats";
 import type { AttemptVerdict } from "../core/retry";
@@ -16,24 +16,28 @@ import { encodeAttempt } from "./attempt-log";
 import { rollupStatement } from "./rollup";
 import type { AttemptRecord, SendTarget } from "./send";
 
-/** A delivery as emit creates it. */
+/**
+ * A delivery as emit creates it. A pending one is due at once, and is created with no
+ * next_attempt_at: it stays out of the index deliveries_due (one row written fewer per
+ * delivery) while its message is on its way, and the sweep finds it by its created_at
+ * should the message be lost (promoteFreshStatements). `dueAt` (core/delivery-state) is
+ * when it is due, whichever way it is stored.
+ */
 export interface NewDelivery {
   id: string;
   eventId: string;
   subscriptionId: string;
   accountId: string;
   status: "pending" | "skipped";
-  /** Now for a pending delivery, null for a skipped one. */
-  nextAttemptAt: number | null;
 }
 
 /** create: one JSON parameter for every row, so 100 events x 20 subscriptions stay within D1's 100 bound parameters. */
 export function createStatement(env: Env, rows: NewDelivery[], now: number) {
-  const values = rows.map((d) => [d.id, d.eventId, d.subscriptionId, d.accountId, d.status, d.nextAttemptAt]);
+  const values = rows.map((d) => [d.id, d.eventId, d.subscriptionId, d.accountId, d.status]);
   return sqlRun(env.DB, sql`
     INSERT INTO deliveries (id, event_id, subscription_id, account_id, status, attempts_count, series_base,
-      next_attempt_at, created_at, updated_at)
-    SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, 0, 0, value ->> 5, ${now}, ${now}
+      created_at, updated_at)
+    SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, 0, 0, ${now}, ${now}
     FROM json_each(${JSON.stringify(values)})`);
 }
 
@@ -44,16 +48,16 @@ const SQL_UUID = sql.raw(`lower(hex(randomblob(4))) || '-' || lower(hex(randombl
 /**
  * create, matching in SQL: each event (rows `[id, account_id, type, subject]`) to every subscription
  * of its account whose patterns and subjects take it, pending (or skipped when the subscription is
- * off), in the statement that inserts them. Exactly core/matching's `subscriptionMatches` (a
+ * off; either way with no next_attempt_at, see NewDelivery), in the statement that inserts them. Exactly core/matching's `subscriptionMatches` (a
  * property test holds them together); reading the subscriptions in the same statement is what lets
  * no change made before the call escape it. RETURNING says what was created.
  */
 export function fanOutStatement(env: Env, events: unknown[][], now: number) {
   return sqlAll<{ id: string; event_id: string; subscription_id: string; status: "pending" | "skipped" }>(env.DB, sql`
     INSERT INTO deliveries (id, event_id, subscription_id, account_id, status, attempts_count, series_base,
-      next_attempt_at, created_at, updated_at)
+      created_at, updated_at)
     SELECT 'dlv_' || ${SQL_UUID}, e.value ->> 0, s.id, s.account_id, CASE WHEN s.active THEN 'pending' ELSE 'skipped' END,
-      0, 0, CASE WHEN s.active THEN ${now} END, ${now}, ${now}
+      0, 0, ${now}, ${now}
     FROM json_each(${JSON.stringify(events)}) AS e
       JOIN subscriptions s ON s.account_id = e.value ->> 1
     WHERE EXISTS (
@@ -246,9 +250,72 @@ export function skipPendingOfSession(env: Env, sessionId: string, now: number) {
 }
 
 /**
+ * How long a new delivery's message has to reach a consumer before the sweep stops trusting
+ * it: a delivery created this long ago, still pending or in flight with no next_attempt_at,
+ * is given one (its created_at), and from then on the sweep finds it through deliveries_due.
+ */
+export const FRESH_GRACE_MS = 30_000;
+/** The most of the log one sweep scans for them (it catches up after an outage, 10 minutes at a time). */
+const FRESH_WINDOW_MAX_MS = 10 * 60_000;
+
+/** Where the last sweep's scan for fresh deliveries ended; absent (never, by migration 0014) reads as the start of time. */
+const FRESH_MARK = sql.raw(`(SELECT at FROM sweep_marks WHERE name = 'fresh')`);
+
+/**
+ * The deliveries created since `from` (and before `to`) that are unfinished and have no
+ * next_attempt_at, of one account or of all: one range of deliveries_subscription per
+ * subscription, deleted ones included (a delivery in flight when its subscription went). The
+ * join's order is forced (CROSS JOIN): left to itself, SQLite scans the whole log.
+ */
+export const freshUnfinishedSql = (from: SQL, to?: SQL, accountId?: string) => {
+  const own = accountId === undefined ? sql`` : sql`WHERE account_id = ${accountId}`;
+  return sql`
+    SELECT d.id, d.status, d.created_at FROM (SELECT id FROM subscriptions ${own} UNION SELECT id FROM deleted_subscriptions ${own}) AS s
+      CROSS JOIN deliveries d INDEXED BY deliveries_subscription
+        ON d.subscription_id = s.id AND d.created_at >= ${from} ${to === undefined ? sql`` : sql`AND d.created_at < ${to}`}
+    WHERE d.next_attempt_at IS NULL AND d.status IN ('pending', 'in_flight')`;
+};
+
+/** The deliveries that may have no next_attempt_at yet while unfinished: created since the mark. */
+export const freshSinceMarkSql = (accountId?: string) => freshUnfinishedSql(sql`coalesce(${FRESH_MARK}, 0)`, undefined, accountId);
+
+/**
+ * promote: every delivery created between the mark and FRESH_GRACE_MS ago (at most
+ * FRESH_WINDOW_MAX_MS past the mark) that is unfinished and has no next_attempt_at gets its
+ * created_at as one, and the mark moves to the window's end, in one transaction: so no
+ * unfinished delivery older than the mark lacks a next_attempt_at. Run before
+ * releaseExpiredLeasesStatement and dueStatement in the sweep's batch, which then see them:
+ * a lost message is sent again, an expired lease taken back. Costs a row written only for a
+ * delivery still unfinished after FRESH_GRACE_MS (a lost message, a backlog, a long lease).
+ */
+export function promoteFreshStatements(env: Env, now: number) {
+  const to = now - FRESH_GRACE_MS;
+  const end = sql`min(${to}, coalesce(${FRESH_MARK} + ${FRESH_WINDOW_MAX_MS}, ${to}))`;
+  return [
+    sqlRun(env.DB, sql`
+      UPDATE deliveries SET next_attempt_at = created_at
+      WHERE id IN (SELECT id FROM (${freshUnfinishedSql(sql`coalesce(${FRESH_MARK}, 0)`, end)}))`),
+    sqlRun(env.DB, sql`
+      INSERT INTO sweep_marks (name, at) SELECT 'fresh', ${end} WHERE true
+      ON CONFLICT (name) DO UPDATE SET at = max(at, excluded.at)`),
+  ] as const;
+}
+
+/**
+ * promote, for one account (a move, once its emits are held): each of its fresh unfinished
+ * deliveries gets its created_at as next_attempt_at, so that what reads deliveries_due (the
+ * drain, the copy, the switch) sees every delivery still to be sent.
+ */
+export const promoteFreshOfAccountStatement = (env: Env, accountId: string) =>
+  sqlRun(env.DB, sql`
+    UPDATE deliveries SET next_attempt_at = created_at
+    WHERE id IN (SELECT id FROM (${freshSinceMarkSql(accountId)}))`);
+
+/**
  * releaseLease: in flight past its lease (a consumer died or never recorded), pending again.
- * Only deliveries still to be sent or in flight have a next_attempt_at, so this and
- * dueStatement read the small partial index deliveries_due, never the whole log.
+ * Only deliveries still to be sent or in flight have a next_attempt_at (once promoted, see
+ * promoteFreshStatements), so this and dueStatement read the small partial index
+ * deliveries_due, never the whole log.
  */
 export const releaseExpiredLeasesStatement = (env: Env, now: number) =>
   sqlAll<{ id: string }>(env.DB, sql`
@@ -287,13 +354,14 @@ export async function recover(env: Env, subscriptionId: string, since: number, u
   return restarted.map((r) => r.id);
 }
 
-/** The end of the log, for the sweep's hourly purge: attempts, then finished deliveries (no next_attempt_at), before `cutoff`. */
+/** The end of the log, for the sweep's hourly purge: attempts, then finished deliveries, before `cutoff`. */
 export function purgeStatements(env: Env, cutoff: number, limit: number) {
   return [
     sqlRun(env.DB, sql`DELETE FROM attempts WHERE id IN (
       SELECT id FROM attempts WHERE started_at < ${cutoff} LIMIT ${limit})`),
     sqlRun(env.DB, sql`DELETE FROM deliveries WHERE id IN (
-      SELECT id FROM deliveries WHERE created_at < ${cutoff} AND next_attempt_at IS NULL LIMIT ${limit})`),
+      SELECT id FROM deliveries WHERE created_at < ${cutoff} AND next_attempt_at IS NULL
+        AND status IN ('delivered', 'failed', 'skipped') LIMIT ${limit})`),
   ];
 }
 

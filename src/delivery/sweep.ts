@@ -1,13 +1,14 @@
 /**
  * The cron safety net, every minute: re-enqueue whatever is due and not in flight
- * (a lost message, an expired lease, a delay longer than the queue allows) and
+ * (a lost message, an expired lease, a delay longer than the queue allows; a new delivery
+ * once FRESH_GRACE_MS has passed without it being settled) and
  * purge the log past LOG_RETENTION_DAYS.
  */
 import { sql } from "drizzle-orm";
 import { loadConfig } from "../config";
 import { database, sqlAll, sqlRun } from "../db/client";
 import { enqueueDeliveries } from "../services/enqueue";
-import { dueStatement, purgeStatements, releaseExpiredLeasesStatement } from "./lifecycle";
+import { dueStatement, promoteFreshStatements, purgeStatements, releaseExpiredLeasesStatement } from "./lifecycle";
 import { closeSession } from "./listen";
 import { pruneRollupsStatement } from "./rollup";
 import { IDEMPOTENCY_TTL_MS } from "../services/emit";
@@ -42,7 +43,9 @@ function purgeLogStatements(env: Env, now: number, retentionDays: number) {
 export async function sweep(env: Env, now = Date.now(), purge = now % HOUR_MS < 60_000): Promise<{ requeued: number }> {
   const config = loadConfig(env);
   const db = database(env.DB);
-  const [expired, due, lapsed] = await db.batch([
+  const [, , expired, due, lapsed] = await db.batch([
+    // New deliveries still unfinished after a grace get a next_attempt_at, so the next two see them.
+    ...promoteFreshStatements(env, now),
     releaseExpiredLeasesStatement(env, now),
     dueStatement(env, now - SWEEP_GRACE_MS, SWEEP_LIMIT),
     // Listen sessions whose Durable Object did not close them (their lease is refreshed while a CLI is connected).

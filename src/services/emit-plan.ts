@@ -173,7 +173,6 @@ export function planEmit(call: PreparedCall, found: Found, now: number): EmitPla
         subscriptionId: sub.id,
         accountId: sub.accountId,
         status,
-        nextAttemptAt: status === "pending" ? now : null,
       });
       count++;
     }

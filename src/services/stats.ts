@@ -9,6 +9,7 @@ import { BUCKETS, bucketColumn, percentile } from "../core/duration-histogram";
 import { notFound } from "../core/problem";
 import { database, sqlAll } from "../db/client";
 import { allShards } from "../db/shards";
+import { freshSinceMarkSql } from "../delivery/lifecycle";
 import { HOUR_MS, hourOf, ROLLUP_COLUMNS, type RawRollup, type RollupRow, toRollupRow } from "../delivery/rollup";
 
 export const WINDOWS = { hour: HOUR_MS, day: 24 * HOUR_MS, week: 7 * 24 * HOUR_MS } as const;
@@ -252,12 +253,15 @@ async function readOperatorFigures(env: Env, opts: { top: number; rankWindow: Wi
       HAVING sum(r.attempts) > sum(r.succeeded)
       ORDER BY sum(r.attempts) - sum(r.succeeded) DESC, r.subscription_id
       LIMIT ${opts.top}`),
+    // Unfinished deliveries: those with a next_attempt_at (deliveries_due), and the new ones
+    // the sweep has not yet given one (due when created; lifecycle's freshSinceMarkSql).
     sqlAll<{ pending: number; due: number; in_flight: number; oldest: number | null }>(env.DB, sql`
       SELECT count(*) FILTER (WHERE status = 'pending') AS pending,
-        count(*) FILTER (WHERE status = 'pending' AND next_attempt_at <= ${now}) AS due,
+        count(*) FILTER (WHERE status = 'pending' AND due_at <= ${now}) AS due,
         count(*) FILTER (WHERE status = 'in_flight') AS in_flight,
         min(created_at) FILTER (WHERE status = 'pending') AS oldest
-      FROM deliveries WHERE next_attempt_at IS NOT NULL`),
+      FROM (SELECT status, next_attempt_at AS due_at, created_at FROM deliveries WHERE next_attempt_at IS NOT NULL
+        UNION ALL SELECT status, created_at, created_at FROM (${freshSinceMarkSql()}))`),
   ]);
   return { bands, failing, backlog };
 }

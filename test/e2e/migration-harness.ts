@@ -65,13 +65,17 @@ export async function applyFolder(db: D1Database, folder: Folder): Promise<strin
 }
 
 /**
- * The deployment as it was before the migration whose name starts with `prefix` (say "0007_";
- * at most "0013_", the split): the one folder's files before it, recorded in d1_migrations.
+ * The deployment as it was before the data migration whose name starts with `prefix` (say
+ * "0007_"): up to the split ("0013_"), the one folder's files before it, recorded in
+ * d1_migrations; after it, the whole one folder, then the data files before `prefix` and the
+ * control folder, as the tooling applied them.
  */
 export async function migrateBefore(db: D1Database, prefix: string) {
-  if (prefix > SPLIT) throw new Error(`${prefix} is after the split (${SPLIT}): the one folder ended there`);
   await db.prepare(migrationsTable(FOLDERS.data)).run();
   for (const { folder, file } of history.filter((m) => m.file < prefix)) await applyFile(db, folder, file, FOLDERS.data);
+  if (prefix <= SPLIT) return;
+  for (const file of filesOf("data").filter((f) => f >= SPLIT && f < prefix)) await applyFile(db, "data", file, FOLDERS.data);
+  await applyFolder(db, "control");
 }
 
 /** The upgrade, as today's tooling runs it: the data folder, then the control folder. */

@@ -2,12 +2,13 @@
 /**
  * A deployment that applied the earlier migrations upgrades in place: the log's tables are
  * rebuilt WITHOUT ROWID (migration 0004) with every row kept, and subscriptions gain
- * throttle_rate (0010), in workerd's own SQLite.
+ * throttle_rate (0010), and the sweep's scan for new deliveries starts at the upgrade (0014), in
+ * workerd's own SQLite.
  */
 import { expect, it } from "vitest";
 import { migrateBefore, migrateFrom, useDatabases } from "./migration-harness";
 
-const { DB: db, UPGRADED: upgraded } = await useDatabases("DB", "UPGRADED");
+const { DB: db, UPGRADED: upgraded, MARKED: marked } = await useDatabases("DB", "UPGRADED", "MARKED");
 
 it("0004 rebuilds events, deliveries, attempts and idempotency keys without rowid, keeping their rows; 0006 keeps deleted subscriptions", async () => {
   await migrateBefore(db, "0004_");
@@ -69,4 +70,27 @@ it("0010 gives existing subscriptions throttle_rate null (no limit), keeping eve
   });
   await upgraded.prepare("UPDATE subscriptions SET throttle_rate = 10 WHERE id = 'sub_1'").run();
   expect((await upgraded.prepare("SELECT throttle_rate FROM subscriptions").first<{ throttle_rate: number }>())!.throttle_rate).toBe(10);
+});
+
+it("0014 starts the sweep's scan for new deliveries at the upgrade: deliveries written before keep their next_attempt_at", async () => {
+  await migrateBefore(marked, "0014_");
+  const now = Date.now();
+  await marked.batch([
+    marked.prepare("INSERT INTO accounts (id, name, plan, created_at, updated_at) VALUES ('acct_1', 'a', 'pro', ?, ?)").bind(now, now),
+    marked.prepare("INSERT INTO events (id, account_id, type, subject, data, timestamp, created_at) VALUES ('evt_1', 'acct_1', 't', NULL, '{}', ?, ?)").bind(now, now),
+    marked
+      .prepare(
+        `INSERT INTO deliveries (id, event_id, subscription_id, account_id, status, attempts_count, series_base, next_attempt_at, created_at, updated_at)
+         VALUES ('dlv_1', 'evt_1', 'sub_1', 'acct_1', 'pending', 0, 0, ?, ?, ?)`,
+      )
+      .bind(now, now, now),
+  ]);
+  await migrateFrom(marked);
+  const mark = await marked.prepare("SELECT name, at FROM sweep_marks").all<{ name: string; at: number }>();
+  expect(mark.results).toHaveLength(1);
+  expect(mark.results[0].name).toBe("fresh");
+  // SQLite's clock, to the millisecond: at the upgrade, after the delivery was written.
+  expect(mark.results[0].at).toBeGreaterThanOrEqual(now - 1000);
+  expect(mark.results[0].at).toBeLessThanOrEqual(Date.now() + 1000);
+  expect(await marked.prepare("SELECT status, next_attempt_at FROM deliveries").first()).toEqual({ status: "pending", next_attempt_at: now });
 });

@@ -71,6 +71,76 @@ describe("the cron sweep", () => {
   });
 });
 
+describe("the cron sweep and new deliveries (stored with no next_attempt_at)", () => {
+  /** Where the sweep's scan for new deliveries stands; set back so that rows written "40 s ago" are past it. */
+  const markAt = async () => (await env.DB.prepare("SELECT at FROM sweep_marks WHERE name = 'fresh'").first<{ at: number }>())!.at;
+  const setMark = (at: number) => env.DB.prepare("UPDATE sweep_marks SET at = ? WHERE name = 'fresh'").bind(at).run();
+  const stored = (id: string) =>
+    env.DB.prepare("SELECT status, next_attempt_at FROM deliveries WHERE id = ?").bind(id).first<{ status: string; next_attempt_at: number | null }>();
+
+  async function freshDelivery(status: "pending" | "in_flight", age: number) {
+    const { id: accountId, key } = await createAccount();
+    const target = receiverUrl("ok");
+    const sub = await createSubscription(key, { url: target.url });
+    const now = Date.now();
+    const eventId = `evt_${crypto.randomUUID()}`;
+    const deliveryId = `dlv_${crypto.randomUUID()}`;
+    await env.DB.batch([
+      insertEvent(eventId, accountId, '{"fresh":true}', now - age),
+      insertDelivery({ id: deliveryId, eventId, subscriptionId: sub.id, accountId, status, nextAttemptAt: null, leaseUntil: status === "in_flight" ? now - 1 : null, createdAt: now - age }),
+    ]);
+    return { key, target, eventId, deliveryId, createdAt: now - age };
+  }
+
+  it("a new delivery whose message was lost is sent once it is older than the grace, and the mark moves past it", async () => {
+    await setMark(Date.now() - 60_000);
+    const lost = await freshDelivery("pending", 40_000);
+    await exports.default.scheduled();
+    const [delivery] = await settledDeliveries(lost.eventId);
+    expect(delivery).toMatchObject({ id: lost.deliveryId, status: "delivered" });
+    expect(JSON.parse((await received(lost.target.key))[0].body).data).toEqual({ fresh: true });
+    expect(await markAt()).toBeGreaterThan(lost.createdAt);
+    expect(await markAt()).toBeLessThanOrEqual(Date.now() - 29_000);
+  });
+
+  it("a new delivery whose consumer died (lease run out, no next_attempt_at) is taken back and sent", async () => {
+    await setMark(Date.now() - 60_000);
+    const stranded = await freshDelivery("in_flight", 40_000);
+    await exports.default.scheduled();
+    const [delivery] = await settledDeliveries(stranded.eventId);
+    expect(delivery.status).toBe("delivered");
+    expect(await received(stranded.target.key)).toHaveLength(1);
+  });
+
+  it("a new delivery within the grace is left to its message, and shows as due when it was created", async () => {
+    await setMark(Date.now() - 60_000);
+    const young = await freshDelivery("pending", 2_000);
+    await exports.default.scheduled();
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(await received(young.target.key)).toHaveLength(0);
+    expect(await stored(young.deliveryId)).toEqual({ status: "pending", next_attempt_at: null });
+    // The mark stops short of it, so the next sweep still looks at it.
+    expect(await markAt()).toBeLessThanOrEqual(young.createdAt);
+    const detail = await deliveryWithAttempts(young.deliveryId, young.key);
+    expect(detail).toMatchObject({ status: "pending", next_attempt_at: new Date(young.createdAt).toISOString() });
+  });
+
+  it("after an outage the scan catches up ten minutes a sweep, giving each unfinished delivery its created_at", async () => {
+    const now = Date.now();
+    await setMark(now - 35 * 60_000);
+    const old = await freshDelivery("pending", 20 * 60_000);
+    await exports.default.scheduled();
+    // The first sweep reached mark + 10 min: not yet the delivery, 20 minutes old.
+    expect(await markAt()).toBe(now - 25 * 60_000);
+    expect((await stored(old.deliveryId))!.next_attempt_at).toBeNull();
+    await exports.default.scheduled();
+    expect(await markAt()).toBe(now - 15 * 60_000);
+    const [delivery] = await settledDeliveries(old.eventId);
+    expect(delivery.status).toBe("delivered");
+    expect(await received(old.target.key)).toHaveLength(1);
+  });
+});
+
 describe.concurrent("the consumer and the failure counter", () => {
   it("a queue message handed over twice gives one attempt, and the consumer acks it explicitly", async () => {
     const { id: accountId, key } = await createAccount();

@@ -6,6 +6,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { sql } from "drizzle-orm";
+import { SQLiteSyncDialect } from "drizzle-orm/sqlite-core";
 import type { Config } from "../../src/config";
 import {
   batchLeaseMs,
@@ -159,14 +160,14 @@ describe("each transition moves what the table says, and nothing else", () => {
       subscriptionId,
       accountId,
       status,
-      nextAttemptAt: status === "pending" ? now : null,
     }));
     await database(env.DB).batch([lifecycle.createStatement(env, rows, now)]);
     for (const row of rows) {
       const stored = await env.DB.prepare("SELECT status, next_attempt_at, attempts_count FROM deliveries WHERE id = ?")
         .bind(row.id)
         .first();
-      expect(stored).toEqual({ status: row.status, next_attempt_at: row.nextAttemptAt, attempts_count: 0 });
+      // Due when created, either way with no next_attempt_at: no deliveries_due entry (NewDelivery).
+      expect(stored).toEqual({ status: row.status, next_attempt_at: null, attempts_count: 0 });
     }
   });
 });
@@ -186,7 +187,7 @@ describe("the claim's lease", () => {
         VALUES (${eventId}, ${accountId}, 'document.updated', NULL, '{}', ${now}, ${now})`),
       lifecycle.createStatement(
         env,
-        order.map(({ id, subscriptionId }) => ({ id, eventId, subscriptionId, accountId, status: "pending" as const, nextAttemptAt: now })),
+        order.map(({ id, subscriptionId }) => ({ id, eventId, subscriptionId, accountId, status: "pending" as const })),
         now,
       ),
     ]);
@@ -245,5 +246,47 @@ describe("where attempts are kept", () => {
       [3, "success", 200],
     ]);
     expect(new Set(attempts.map((a: { id: string }) => a.id)).size).toBe(3);
+  });
+});
+
+describe("the sweep's scan for new deliveries", () => {
+  it("reads one range of deliveries_subscription per subscription, never the whole log", async () => {
+    const query = new SQLiteSyncDialect().sqlToQuery(sql`SELECT id FROM (${lifecycle.freshUnfinishedSql(sql`${1}`, sql`${2}`)})`);
+    const { results } = await env.DB.prepare(`EXPLAIN QUERY PLAN ${query.sql}`)
+      .bind(...query.params)
+      .all<{ detail: string }>();
+    const plan = results.map((r) => r.detail);
+    expect(plan.filter((d) => /\bd\b/.test(d))).toEqual([expect.stringMatching(/^SEARCH d USING INDEX deliveries_subscription \(subscription_id=\? AND created_at>\? AND created_at<\?\)/)]);
+  });
+
+  it("of one account, gives each new unfinished delivery its created_at and leaves the finished and the older alone", async () => {
+    const { accountId, subscriptionId, eventId, now } = await oneOfEach();
+    const fresh = (status: DeliveryStatus) => ({ id: `dlv_${crypto.randomUUID()}`, eventId, subscriptionId, accountId, status });
+    const rows = DELIVERY_STATUSES.map(fresh);
+    await env.DB.batch(
+      rows.map((r) =>
+        env.DB.prepare(
+          "INSERT INTO deliveries (id, event_id, subscription_id, account_id, status, attempts_count, series_base, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 0, 0, ?, ?)",
+        ).bind(r.id, r.eventId, r.subscriptionId, r.accountId, r.status, now, now),
+      ),
+    );
+    // Older than the mark: the sweep already gave it its next_attempt_at, had it needed one.
+    const beforeMark = fresh("pending");
+    await env.DB.prepare(
+      "INSERT INTO deliveries (id, event_id, subscription_id, account_id, status, attempts_count, series_base, created_at, updated_at) VALUES (?, ?, ?, ?, 'pending', 0, 0, ?, ?)",
+    )
+      .bind(beforeMark.id, eventId, subscriptionId, accountId, now - 5000, now - 5000)
+      .run();
+    await env.DB.prepare("UPDATE sweep_marks SET at = ? WHERE name = 'fresh'").bind(now - 1000).run();
+    const older = async () =>
+      (await env.DB.prepare("SELECT id, next_attempt_at FROM deliveries WHERE account_id = ? AND created_at < ? ORDER BY id").bind(accountId, now).all()).results;
+    const before = await older();
+    expect(before).toContainEqual({ id: beforeMark.id, next_attempt_at: null });
+    await database(env.DB).batch([lifecycle.promoteFreshOfAccountStatement(env, accountId)]);
+    for (const r of rows) {
+      const row = await env.DB.prepare("SELECT next_attempt_at FROM deliveries WHERE id = ?").bind(r.id).first<{ next_attempt_at: number | null }>();
+      expect(row!.next_attempt_at, r.status).toBe(r.status === "pending" || r.status === "in_flight" ? now : null);
+    }
+    expect(await older()).toEqual(before);
   });
 });

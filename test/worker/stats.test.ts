@@ -293,7 +293,8 @@ describe("the operator's stats", () => {
       env.DB.prepare(
         "INSERT INTO deliveries (id, event_id, subscription_id, account_id, status, attempts_count, series_base, next_attempt_at, lease_until, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 0, 0, ?, NULL, ?, ?)",
       ).bind(`dlv_${crypto.randomUUID()}`, eventId, sub.id, accountId, status, nextAttemptAt, createdAt, createdAt);
-    // Written straight to D1, without queue messages: two due, one retrying in an hour, one in flight, one finished.
+    // Written straight to D1, without queue messages: two due, one retrying in an hour, one in flight, one finished,
+    // and a new one pending and another in flight.
     await env.DB.batch([
       env.DB.prepare("INSERT INTO events (id, account_id, type, subject, data, timestamp, created_at) VALUES (?, ?, 'document.updated', NULL, '{}', ?, ?)").bind(
         eventId,
@@ -306,10 +307,13 @@ describe("the operator's stats", () => {
       delivery("pending", now + HOUR_MS, now - 10_000),
       delivery("in_flight", now - 1000, now - 1000),
       delivery("delivered", null, now - 3 * HOUR_MS),
+      // As emit writes them (no next_attempt_at until the sweep gives one): due when created.
+      delivery("pending", null, now - 500),
+      delivery("in_flight", null, now - 400),
     ]);
     const res = await call("GET", "/v1/stats");
     expect(res.status, res.text).toBe(200);
-    expect(res.json.backlog).toMatchObject({ pending: 3, due: 2, in_flight: 1, oldest_pending_at: new Date(now - 2 * HOUR_MS).toISOString() });
+    expect(res.json.backlog).toMatchObject({ pending: 4, due: 3, in_flight: 2, oldest_pending_at: new Date(now - 2 * HOUR_MS).toISOString() });
     expect(res.json.backlog.oldest_pending_age_seconds).toBeGreaterThanOrEqual(7200);
     expect(res.json.backlog.oldest_pending_age_seconds).toBeLessThan(7200 + 60);
     await env.DB.prepare("DELETE FROM deliveries WHERE event_id = ?").bind(eventId).run();

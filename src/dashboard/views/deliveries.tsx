@@ -1,5 +1,5 @@
 /** A subscription's delivery log: the status filter, redelivery since a time, each delivery and its attempts. */
-import { DELIVERY_STATUSES, type DeliveryStatus } from "../../core/delivery-state";
+import { DELIVERY_STATUSES, type DeliveryStatus, dueAt } from "../../core/delivery-state";
 import type { AttemptRow, SubscriptionRow } from "../../db/schema";
 import { BASE, subscriptionUrl } from "../paths";
 import type { LoggedDelivery } from "../queries";
@@ -111,9 +111,9 @@ export function DeliveryLog(props: {
                 </td>
                 <td data-label="Status">
                   <Badge kind={d.status}>{statusLabel[d.status]}</Badge>
-                  {d.nextAttemptAt !== null && d.status === "pending" && (
+                  {d.status === "pending" && (
                     <div class="muted">
-                      next attempt <Time ms={d.nextAttemptAt} />
+                      next attempt <Time ms={dueAt(d)!} />
                     </div>
                   )}
                 </td>
