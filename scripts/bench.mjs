@@ -111,6 +111,8 @@ async function runAll() {
   try {
     for (const scenario of ["a", "b", "c"]) {
       for (let rep = 1; rep <= SIZES.reps; rep++) {
+        // A fresh local service for each scenario and each (b) run (hookline-side restart()).
+        if ((rep === 1 && scenario !== "a") || scenario === "b") await hookline.restart();
         for (const [side, run] of [["hookline", hookline.scenarios[scenario]], ["baseline", baseline.scenarios[scenario]]]) {
           const waited = await settleSockets();
           log(`(${scenario}) ${side}, run ${rep}/${SIZES.reps}${waited > 1000 ? ` (after ${Math.round(waited / 1000)} s for closed sockets to clear)` : ""}`);
@@ -124,6 +126,7 @@ async function runAll() {
       state.purges[scenario] = await hookline.purge();
     }
     // (d) on this one shard: what (d) on two is compared with.
+    await hookline.restart();
     for (let rep = 1; rep <= SIZES.reps; rep++) {
       await settleSockets();
       log(`(d) hookline on 1 shard, run ${rep}/${SIZES.reps}`);

@@ -17,7 +17,7 @@ const RETENTION_DAYS = 30;
  */
 export async function startHooklineSide(receiver, sizes, { shards = 1 } = {}) {
   const stateDir = mkdtempSync(join(tmpdir(), "hookline-bench-"));
-  const hookline = await startHookline({
+  const options = {
     port: await freePort(),
     stateDir,
     vars: {
@@ -33,7 +33,8 @@ export async function startHooklineSide(receiver, sizes, { shards = 1 } = {}) {
     quiet: process.env.BENCH_VERBOSE !== "1",
     // The bench fires the sweep itself, once per scenario, as the purge (below).
     sweepIntervalMs: 0,
-  });
+  };
+  let hookline = await startHookline(options);
   const api = (method, path, body, token = ADMIN, deadlineMs = sizes.callDeadlineMs) =>
     call(hookline.url + path, { method, body, headers: { authorization: `Bearer ${token}` }, deadlineMs });
   const metrics = () => api("GET", "/__metrics?reset=1");
@@ -136,10 +137,23 @@ export async function startHooklineSide(receiver, sizes, { shards = 1 } = {}) {
     return { ...totals, errors: errors.toJSON() };
   }
 
+  /**
+   * Stops the local service and starts it again on the same state and port. wrangler dev's own
+   * process grew from 240 MB to 1.5 GB over a few (b) runs and then stopped answering, which
+   * killed two full runs; the bench starts each scenario (and each (b) run) on a fresh one. The
+   * /health call touches every database, so metrics mode knows their sizes before the run starts.
+   */
+  async function restart() {
+    await hookline.stop();
+    hookline = await startHookline(options);
+    await api("GET", "/health");
+    await metrics();
+  }
+
   async function stop() {
     await hookline.stop();
     rmSync(stateDir, { recursive: true, force: true });
   }
 
-  return { scenarios, purge, stop, stateDir, dAccounts };
+  return { scenarios, purge, restart, stop, stateDir, dAccounts };
 }
