@@ -138,14 +138,15 @@ export async function startHooklineSide(receiver, sizes, { shards = 1 } = {}) {
   }
 
   /**
-   * Stops the local service and starts it again on the same state and port. wrangler dev's own
+   * Stops the local service and starts it again on the same state. wrangler dev's own
    * process grew from 240 MB to 1.5 GB over a few (b) runs and then stopped answering, which
    * killed two full runs; the bench starts each scenario (and each (b) run) on a fresh one. The
    * /health call touches every database, so metrics mode knows their sizes before the run starts.
    */
   async function restart() {
     await hookline.stop();
-    hookline = await startHookline(options);
+    // On a new port: the client's pooled keep-alive sockets to the old process are not reused.
+    hookline = await startHookline({ ...options, port: await freePort() });
     await api("GET", "/health");
     await metrics();
   }
