@@ -31,6 +31,9 @@ export function scenarioCost(runs, purge, bytesPerDelivery) {
   const delivered = sum(counted, (r) => r.deliveries_received);
   if (!delivered) return null;
   const c = (pick) => sum(counted, (r) => pick(r.counted));
+  // The purge deletes every run's rows: a run whose counters could not be read has its share left out.
+  const share = delivered / Math.max(sum(runs, (r) => r.deliveries_received), delivered);
+  purge = purge && { ...purge, rowsWritten: purge.rowsWritten * share, rowsRead: purge.rowsRead * share, invocations: (purge.invocations ?? 0) * share };
   const rowsWritten = c((x) => x.d1.rowsWritten) + (purge?.rowsWritten ?? 0);
   const rowsRead = c((x) => x.d1.rowsRead) + (purge?.rowsRead ?? 0);
   const queueOps = 3 * c((x) => x.queue.messagesSent) + c((x) => x.queue.retries); // write, read, delete; one more per retry

@@ -9,6 +9,7 @@ const ADMIN = "bench-admin-token";
 const HOUR_MS = 60 * 60 * 1000;
 const DAY_MS = 24 * HOUR_MS;
 const RETENTION_DAYS = 30;
+const METRICS_DEADLINE_MS = 120_000;
 
 /**
  * `shards` > 1 starts it with that many data shards (SHARDS), for scenario (d) alone. Either way it
@@ -37,7 +38,20 @@ export async function startHooklineSide(receiver, sizes, { shards = 1 } = {}) {
   let hookline = await startHookline(options);
   const api = (method, path, body, token = ADMIN, deadlineMs = sizes.callDeadlineMs) =>
     call(hookline.url + path, { method, body, headers: { authorization: `Bearer ${token}` }, deadlineMs });
-  const metrics = () => api("GET", "/__metrics?reset=1");
+  /**
+   * The counters, reset. Not a call a user makes, so it has a longer deadline than emits: a read
+   * that outlived the emits' 30 s once made a whole (b) run uncounted though every delivery had
+   * arrived. How long a slow one took is logged, so the stall still shows.
+   */
+  const metrics = async () => {
+    const started = Date.now();
+    try {
+      return await api("GET", "/__metrics?reset=1", undefined, ADMIN, METRICS_DEADLINE_MS);
+    } finally {
+      const took = Date.now() - started;
+      if (took > 5_000) log(`reading the metrics took ${(took / 1000).toFixed(1)} s`);
+    }
+  };
 
   const accounts = {};
   const dAccounts = [];

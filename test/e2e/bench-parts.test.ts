@@ -9,6 +9,8 @@ import { afterAll, expect, it } from "vitest";
 import { startReceiver } from "../../scripts/bench/receiver.mjs";
 // @ts-expect-error plain ES modules without types
 import { call, Errors, median, padding, percentile, pool } from "../../scripts/bench/util.mjs";
+// @ts-expect-error plain ES modules without types
+import { scenarioCost } from "../../scripts/bench/cost.mjs";
 
 const silent = createServer(() => {}); // reads the request, never answers
 await new Promise<void>((r) => silent.listen(0, "127.0.0.1", () => r()));
@@ -45,4 +47,22 @@ it("medians, percentiles and padding", () => {
   const [a, b] = [padding(), padding()];
   expect(a).toHaveLength(256);
   expect(a).not.toBe(b);
+});
+
+it("the cost of a scenario leaves out the purge's share of a run whose counters could not be read", () => {
+  const counters = (rowsWritten: number) => ({
+    invocations: { fetch: 101, queue: 10, rpc: 0 },
+    d1: { rowsWritten, rowsRead: 0, roundTrips: 0 },
+    d1ByHandler: { fetch: { roundTrips: 100 }, queue: { roundTrips: 20 } },
+    queue: { messagesSent: 10, retries: 0 },
+    durableObject: { requests: 0 },
+  });
+  const run = (counted: unknown) => ({ deliveries_received: 100, emit_calls: 100, counted });
+  const purge = { rowsWritten: 400, rowsRead: 0, invocations: 2 };
+  // Two runs of 100 deliveries each and one purge of both: 2 rows each.
+  const both = scenarioCost([run(counters(600)), run(counters(600))], purge, null);
+  expect(both.per_delivery).toMatchObject({ d1_rows_written: 8, d1_rows_written_by_purge: 2 });
+  // The second run's counters are missing: its 100 deliveries and its half of the purge are left out, not the purge spread over the first.
+  const one = scenarioCost([run(counters(600)), run(null)], purge, null);
+  expect(one.per_delivery).toMatchObject({ d1_rows_written: 8, d1_rows_written_by_purge: 2 });
 });
