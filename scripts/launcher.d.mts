@@ -36,6 +36,8 @@ export interface StartOptions {
    * each shard i >= 1, and applies the migrations to every database.
    */
   shards?: number;
+  /** The devtools inspector. Default: true; the bench and chaos run without it (launcher.mjs wranglerEnv). */
+  inspector?: boolean;
 }
 
 export interface Hookline {
@@ -86,6 +88,8 @@ export interface StartWorkerOptions {
   ready?: (url: string) => Promise<boolean | string>;
   /** How long to wait for readiness. Default: 60000. */
   readyTimeoutMs?: number;
+  /** The devtools inspector. Default: true. */
+  inspector?: boolean;
 }
 
 export interface DevWorker {

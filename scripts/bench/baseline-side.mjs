@@ -5,7 +5,7 @@ import { startWorker } from "../launcher.mjs";
 import { call, Errors, paced, padding, pool, summarize } from "./util.mjs";
 
 export async function startBaselineSide(root, receiver, sizes) {
-  const start = () => startWorker({ config: join(root, "bench", "baseline", "wrangler.toml"), quiet: process.env.BENCH_VERBOSE !== "1", readyPath: "/health" });
+  const start = () => startWorker({ config: join(root, "bench", "baseline", "wrangler.toml"), quiet: process.env.BENCH_VERBOSE !== "1", readyPath: "/health", inspector: false });
   // Started to check that it starts at all; each run then has one of its own.
   let worker = await start();
   await worker.stop();

@@ -34,6 +34,8 @@ export async function startHooklineSide(receiver, sizes, { shards = 1 } = {}) {
     quiet: process.env.BENCH_VERBOSE !== "1",
     // The bench fires the sweep itself, once per scenario, as the purge (below).
     sweepIntervalMs: 0,
+    // Without the devtools inspector, as in production (launcher.mjs wranglerEnv); so is the baseline.
+    inspector: false,
   };
   let hookline = await startHookline(options);
   const api = (method, path, body, token = ADMIN, deadlineMs = sizes.callDeadlineMs) =>
