@@ -29,20 +29,30 @@ const insertDelivery = (d: DeliveryRowInput) =>
     "INSERT INTO deliveries (id, event_id, subscription_id, account_id, status, attempts_count, series_base, next_attempt_at, lease_until, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)",
   ).bind(d.id, d.eventId, d.subscriptionId, d.accountId, d.status, d.attemptsCount ?? 0, d.nextAttemptAt, d.leaseUntil ?? null, d.createdAt, d.createdAt);
 
+/**
+ * A delivery to a new account's "ok" receiver, written straight to D1 with its event (no queue
+ * message), `age` ms old: as the engine would have left it had its message been lost or its consumer died.
+ */
+async function strandedDelivery(d: { status: "pending" | "in_flight"; nextAttemptAt: number | null; leaseUntil?: number; age?: number; data?: string }) {
+  const { id: accountId, key } = await createAccount();
+  const target = receiverUrl("ok");
+  const sub = await createSubscription(key, { url: target.url });
+  const createdAt = Date.now() - (d.age ?? 0);
+  const eventId = `evt_${crypto.randomUUID()}`;
+  const deliveryId = `dlv_${crypto.randomUUID()}`;
+  await env.DB.batch([
+    insertEvent(eventId, accountId, d.data ?? "{}", createdAt),
+    insertDelivery({ id: deliveryId, eventId, subscriptionId: sub.id, accountId, status: d.status, nextAttemptAt: d.nextAttemptAt, leaseUntil: d.leaseUntil, createdAt }),
+  ]);
+  return { key, target, eventId, deliveryId, createdAt };
+}
+
 // The sweep is global: its tests run one at a time, before the concurrent ones.
 describe("the cron sweep", () => {
   it("the cron sweep delivers a pending delivery that has no queue message", async () => {
-    const { id: accountId, key } = await createAccount();
-    const target = receiverUrl("ok");
-    const sub = await createSubscription(key, { url: target.url });
     const now = Date.now();
-    const eventId = `evt_${crypto.randomUUID()}`;
-    const deliveryId = `dlv_${crypto.randomUUID()}`;
     // Written straight to D1, as if the queue had lost its message.
-    await env.DB.batch([
-      insertEvent(eventId, accountId, '{"lost":true}', now),
-      insertDelivery({ id: deliveryId, eventId, subscriptionId: sub.id, accountId, status: "pending", nextAttemptAt: now - 60_000, createdAt: now }),
-    ]);
+    const { target, eventId, deliveryId } = await strandedDelivery({ status: "pending", nextAttemptAt: now - 60_000, data: '{"lost":true}' });
     await new Promise((r) => setTimeout(r, 1500));
     expect(await received(target.key)).toHaveLength(0);
 
@@ -54,17 +64,9 @@ describe("the cron sweep", () => {
   });
 
   it("the sweep takes back a delivery whose lease ran out and sends it again", async () => {
-    const { id: accountId, key } = await createAccount();
-    const target = receiverUrl("ok");
-    const sub = await createSubscription(key, { url: target.url });
     const now = Date.now();
-    const eventId = `evt_${crypto.randomUUID()}`;
-    const deliveryId = `dlv_${crypto.randomUUID()}`;
-    await env.DB.batch([
-      insertEvent(eventId, accountId, "{}", now),
-      // As a claim leaves it: next_attempt_at untouched, the lease already past.
-      insertDelivery({ id: deliveryId, eventId, subscriptionId: sub.id, accountId, status: "in_flight", nextAttemptAt: now - 41_000, leaseUntil: now - 1, createdAt: now }),
-    ]);
+    // As a claim leaves it: next_attempt_at untouched, the lease already past.
+    const { eventId } = await strandedDelivery({ status: "in_flight", nextAttemptAt: now - 41_000, leaseUntil: now - 1 });
     await exports.default.scheduled();
     const [delivery] = await settledDeliveries(eventId);
     expect(delivery.status).toBe("delivered");
@@ -78,19 +80,8 @@ describe("the cron sweep and new deliveries (stored with no next_attempt_at)", (
   const stored = (id: string) =>
     env.DB.prepare("SELECT status, next_attempt_at FROM deliveries WHERE id = ?").bind(id).first<{ status: string; next_attempt_at: number | null }>();
 
-  async function freshDelivery(status: "pending" | "in_flight", age: number) {
-    const { id: accountId, key } = await createAccount();
-    const target = receiverUrl("ok");
-    const sub = await createSubscription(key, { url: target.url });
-    const now = Date.now();
-    const eventId = `evt_${crypto.randomUUID()}`;
-    const deliveryId = `dlv_${crypto.randomUUID()}`;
-    await env.DB.batch([
-      insertEvent(eventId, accountId, '{"fresh":true}', now - age),
-      insertDelivery({ id: deliveryId, eventId, subscriptionId: sub.id, accountId, status, nextAttemptAt: null, leaseUntil: status === "in_flight" ? now - 1 : null, createdAt: now - age }),
-    ]);
-    return { key, target, eventId, deliveryId, createdAt: now - age };
-  }
+  const freshDelivery = (status: "pending" | "in_flight", age: number) =>
+    strandedDelivery({ status, nextAttemptAt: null, leaseUntil: status === "in_flight" ? Date.now() - 1 : undefined, age, data: '{"fresh":true}' });
 
   it("a new delivery whose message was lost is sent once it is older than the grace, and the mark moves past it", async () => {
     await setMark(Date.now() - 60_000);
