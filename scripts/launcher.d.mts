@@ -36,7 +36,7 @@ export interface StartOptions {
    * each shard i >= 1, and applies the migrations to every database.
    */
   shards?: number;
-  /** The devtools inspector. Default: true; the bench and chaos run without it (launcher.mjs wranglerEnv). */
+  /** The devtools inspector. Default: true; the bench runs without it (launcher.mjs wranglerEnv). */
   inspector?: boolean;
 }
 

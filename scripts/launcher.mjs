@@ -364,7 +364,7 @@ export async function writeShardsConfig(shards) {
  * of 8,000 deliveries left the Worker's workerd holding 16,000-18,000 open files, nearly all
  * connections to wrangler's own process (the limit here is 20,000: past it, "Too many open
  * files" and requests that never answer), and ran at a third of the speed it reaches without
- * (about 500 against 1,500 deliveries/s, same machine, same run).
+ * (about 500 against 1,500 deliveries/s, same machine, same commit).
  */
 function wranglerEnv(devRegistry, { inspector = true } = {}) {
   // CI=true: no prompts (migrations apply asks to confirm otherwise). The machines are offline:
@@ -400,7 +400,7 @@ function wranglerEnv(devRegistry, { inspector = true } = {}) {
  *   other local Workers find Hookline for their service bindings; default: the shell's, else wrangler's own
  * @param {number} [options.shards] data shards; default vars.SHARDS, else the shell's SHARDS (when inheritEnv), else 1.
  *   Above 1 it runs on a generated configuration (SHARDS_CONFIG) with a database and a queue per shard
- * @param {boolean} [options.inspector] the devtools inspector (default true; the bench and chaos turn it off, see wranglerEnv)
+ * @param {boolean} [options.inspector] the devtools inspector (default true; the bench turns it off, see wranglerEnv)
  */
 export async function startHookline(options = {}) {
   const {

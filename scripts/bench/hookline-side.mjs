@@ -154,10 +154,11 @@ export async function startHooklineSide(receiver, sizes, { shards = 1 } = {}) {
   }
 
   /**
-   * Stops the local service and starts it again on the same state. wrangler dev's own
-   * process grew from 240 MB to 1.5 GB over a few (b) runs and then stopped answering, which
-   * killed two full runs; the bench starts each scenario (and each (b) run) on a fresh one. The
-   * /health call touches every database, so metrics mode knows their sizes before the run starts.
+   * Stops the local service and starts it again on the same state: each scenario (and each (b)
+   * run) starts on a fresh one, so that nothing one run leaves behind in wrangler's processes
+   * (memory, open files; see launcher.mjs wranglerEnv for what the inspector did) weighs on the
+   * next. The /health call touches every database, so metrics mode knows their sizes before the
+   * run starts.
    */
   async function restart() {
     await hookline.stop();
