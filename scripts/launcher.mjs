@@ -602,7 +602,7 @@ export async function startWorker(options) {
   ];
 
   const started = Date.now();
-  const wrangler = superviseWrangler({ args: devArgs, env: wranglerEnv(devRegistry, { inspector: options.inspector ?? true }), quiet });
+  const wrangler = superviseWrangler({ args: devArgs, env: wranglerEnv(devRegistry, { inspector: options.inspector }), quiet });
   let stopping = null;
   const stop = () =>
     (stopping ??= (async () => {

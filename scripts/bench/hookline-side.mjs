@@ -157,15 +157,14 @@ export async function startHooklineSide(receiver, sizes, { shards = 1 } = {}) {
    * Stops the local service and starts it again on the same state: each scenario (and each (b)
    * run) starts on a fresh one, so that nothing one run leaves behind in wrangler's processes
    * (memory, open files; see launcher.mjs wranglerEnv for what the inspector did) weighs on the
-   * next. The /health call touches every database, so metrics mode knows their sizes before the
-   * run starts.
+   * next. The /health call touches every database, so metrics mode knows their sizes when the
+   * run's first metrics read (which also resets the counters) takes them.
    */
   async function restart() {
     await hookline.stop();
     // On a new port: the client's pooled keep-alive sockets to the old process are not reused.
     hookline = await startHookline({ ...options, port: await freePort() });
     await api("GET", "/health");
-    await metrics();
   }
 
   async function stop() {

@@ -260,6 +260,7 @@ const FRESH_WINDOW_MAX_MS = 10 * 60_000;
 
 /** Where the last sweep's scan for fresh deliveries ended; absent (never, by migration 0014) reads as the start of time. */
 const FRESH_MARK = sql.raw(`(SELECT at FROM sweep_marks WHERE name = 'fresh')`);
+const SINCE_MARK = sql`coalesce(${FRESH_MARK}, 0)`;
 
 /**
  * The deliveries created since `from` (and before `to`) that are unfinished and have no
@@ -277,7 +278,11 @@ export const freshUnfinishedSql = (from: SQL, to?: SQL, accountId?: string) => {
 };
 
 /** The deliveries that may have no next_attempt_at yet while unfinished: created since the mark. */
-export const freshSinceMarkSql = (accountId?: string) => freshUnfinishedSql(sql`coalesce(${FRESH_MARK}, 0)`, undefined, accountId);
+export const freshSinceMarkSql = (accountId?: string) => freshUnfinishedSql(SINCE_MARK, undefined, accountId);
+
+/** promote: the deliveries `fresh` selects get their created_at as next_attempt_at. */
+const promoteStatement = (env: Env, fresh: SQL) =>
+  sqlRun(env.DB, sql`UPDATE deliveries SET next_attempt_at = created_at WHERE id IN (SELECT id FROM (${fresh}))`);
 
 /**
  * promote: every delivery created between the mark and FRESH_GRACE_MS ago (at most
@@ -292,9 +297,7 @@ export function promoteFreshStatements(env: Env, now: number) {
   const to = now - FRESH_GRACE_MS;
   const end = sql`min(${to}, coalesce(${FRESH_MARK} + ${FRESH_WINDOW_MAX_MS}, ${to}))`;
   return [
-    sqlRun(env.DB, sql`
-      UPDATE deliveries SET next_attempt_at = created_at
-      WHERE id IN (SELECT id FROM (${freshUnfinishedSql(sql`coalesce(${FRESH_MARK}, 0)`, end)}))`),
+    promoteStatement(env, freshUnfinishedSql(SINCE_MARK, end)),
     sqlRun(env.DB, sql`
       INSERT INTO sweep_marks (name, at) SELECT 'fresh', ${end} WHERE true
       ON CONFLICT (name) DO UPDATE SET at = max(at, excluded.at)`),
@@ -306,10 +309,7 @@ export function promoteFreshStatements(env: Env, now: number) {
  * deliveries gets its created_at as next_attempt_at, so that what reads deliveries_due (the
  * drain, the copy, the switch) sees every delivery still to be sent.
  */
-export const promoteFreshOfAccountStatement = (env: Env, accountId: string) =>
-  sqlRun(env.DB, sql`
-    UPDATE deliveries SET next_attempt_at = created_at
-    WHERE id IN (SELECT id FROM (${freshSinceMarkSql(accountId)}))`);
+export const promoteFreshOfAccountStatement = (env: Env, accountId: string) => promoteStatement(env, freshSinceMarkSql(accountId));
 
 /**
  * releaseLease: in flight past its lease (a consumer died or never recorded), pending again.
