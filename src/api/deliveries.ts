@@ -9,6 +9,7 @@ import { afterCursor, newestFirst, toPage } from "../db/pagination";
 import { accounts, attempts, deliveries } from "../db/schema";
 import { frozenProblem, isFrozen } from "../delivery/account-move";
 import { attemptsOf } from "../delivery/attempt-log";
+import { deliveryColumns, deliveryStatusIs } from "../delivery/lifecycle";
 import { recover, redeliver, sendTestEvent } from "../services/redelivery";
 import { findSubscription } from "../services/subscriptions";
 import { type AppContext, createRouter, requireAccount } from "./context";
@@ -44,7 +45,7 @@ async function visibleDelivery(c: AppContext, id: string) {
   const principal = c.get("principal");
   const read = async (env: Env) => {
     const [row] = await database(env.DB)
-      .select()
+      .select(deliveryColumns())
       .from(deliveries)
       .where(
         and(eq(deliveries.id, id), principal.kind === "account" ? eq(deliveries.accountId, principal.account.id) : undefined),
@@ -68,12 +69,12 @@ export const DeliveryPage = z.object({ data: z.array(Delivery), next_cursor: z.s
 export async function deliveriesPage(env: Env | Env[], subscriptionId: string, q: z.infer<typeof DeliveryPageQuery>) {
   const pageOf = (shard: Env) =>
     database(shard.DB)
-      .select()
+      .select(deliveryColumns())
       .from(deliveries)
       .where(
         and(
           eq(deliveries.subscriptionId, subscriptionId),
-          q.status ? eq(deliveries.status, q.status) : undefined,
+          q.status ? deliveryStatusIs(q.status) : undefined,
           afterCursor(deliveries.createdAt, deliveries.id, q.cursor),
         ),
       )

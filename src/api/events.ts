@@ -6,6 +6,7 @@ import { database } from "../db/client";
 import { afterCursor, newestFirst, toPage } from "../db/pagination";
 import { deliveries, events } from "../db/schema";
 import { allShards, findOnShards, homeOf } from "../db/shards";
+import { deliveryColumns } from "../delivery/lifecycle";
 import { emitEvents } from "../services/emit";
 import { EmitBody, EmitResult } from "../services/emit-schema";
 import { type AppContext, createRouter, requireOperator } from "./context";
@@ -141,7 +142,7 @@ export const eventRoutes = createRouter()
             .select()
             .from(events)
             .where(and(eq(events.id, id), account ? eq(events.accountId, account) : undefined)),
-          db.select().from(deliveries).where(ofEvent(id)).orderBy(asc(deliveries.createdAt)),
+          db.select(deliveryColumns()).from(deliveries).where(ofEvent(id)).orderBy(asc(deliveries.createdAt)),
         ]);
         return found[0] ? { event: found[0], its } : null;
       };

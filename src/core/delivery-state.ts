@@ -21,7 +21,10 @@ export const TRANSITIONS = {
   create: { from: [], to: ["pending", "skipped"] },
   /** A test send goes out before it is recorded, so it is written in flight and settled in the same batch. */
   createTestSend: { from: [], to: ["in_flight"] },
-  /** A consumer takes it, with a lease. */
+  /**
+   * A consumer takes it, with a lease: one row for its whole batch (src/delivery/lifecycle.ts
+   * claim), the delivery's own row untouched; it reads as in_flight while the lease holds it.
+   */
   claim: { from: ["pending"], to: ["in_flight"] },
   /** Its subscription was switched off or deleted, or its listen session closed. */
   skip: { from: ["pending"], to: ["skipped"] },
@@ -29,7 +32,7 @@ export const TRANSITIONS = {
   defer: { from: ["in_flight"], to: ["pending"] },
   /** What follows an attempt: see verdict in ./retry. */
   settle: { from: ["in_flight"], to: ["delivered", "pending", "failed"] },
-  /** The sweep: the consumer's lease ran out before it settled. */
+  /** The consumer's lease ran out before it settled (a row written as in_flight: the sweep). */
   releaseLease: { from: ["in_flight"], to: ["pending"] },
   /** A fresh series of attempts, asked for one delivery. */
   redeliver: { from: ["delivered", "failed", "skipped"], to: ["pending"] },

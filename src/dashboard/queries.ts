@@ -2,10 +2,11 @@
  * What the dashboard reads. Every change goes through src/services (the same
  * operations the API calls); only these reads are the dashboard's own.
  */
-import { and, asc, eq, getTableColumns, inArray, isNull, sql } from "drizzle-orm";
+import { and, asc, eq, getTableColumns, inArray, isNull, type SQL, sql } from "drizzle-orm";
 import type { DeliveryStatus } from "../core/delivery-state";
 import { database } from "../db/client";
 import { attemptsOf, decodeAttempt } from "../delivery/attempt-log";
+import { deliveryColumns, deliveryStatusIs, statusSql } from "../delivery/lifecycle";
 import { afterCursor, newestFirst, toPage } from "../db/pagination";
 import {
   type AttemptRow,
@@ -24,15 +25,13 @@ export type ListedSubscription = SubscriptionRow & { lastStatus: DeliveryStatus 
 
 /** The account's subscriptions (not `webhook listen` ones), newest first, each with its last delivery. */
 export async function listSubscriptions(env: Env, accountId: string): Promise<ListedSubscription[]> {
-  const last = (column: string) =>
-    sql.raw(
-      `(SELECT d.${column} FROM deliveries d WHERE d.subscription_id = "subscriptions"."id" ORDER BY d.created_at DESC, d.id DESC LIMIT 1)`,
-    );
+  const last = (column: SQL) =>
+    sql`(SELECT ${column} FROM deliveries d WHERE d.subscription_id = "subscriptions"."id" ORDER BY d.created_at DESC, d.id DESC LIMIT 1)`;
   const rows = await database(env.DB)
     .select({
       ...getTableColumns(subscriptions),
-      lastStatus: sql<DeliveryStatus | null>`${last("status")}`,
-      lastAt: sql<number | null>`${last("created_at")}`,
+      lastStatus: sql<DeliveryStatus | null>`${last(statusSql(sql.raw("d"), Date.now()))}`,
+      lastAt: sql<number | null>`${last(sql.raw("d.created_at"))}`,
     })
     .from(subscriptions)
     .where(and(eq(subscriptions.accountId, accountId), isNull(subscriptions.listenSessionId)))
@@ -60,13 +59,13 @@ export type LoggedDelivery = DeliveryRow & { eventType: string | null; attempts:
 export async function deliveryPage(env: Env, subscriptionId: string, status: DeliveryStatus | undefined, cursor?: string) {
   const db = database(env.DB);
   const rows = await db
-    .select({ ...getTableColumns(deliveries), eventType: events.type })
+    .select({ ...deliveryColumns(), eventType: events.type })
     .from(deliveries)
     .leftJoin(events, eq(events.id, deliveries.eventId))
     .where(
       and(
         eq(deliveries.subscriptionId, subscriptionId),
-        status ? eq(deliveries.status, status) : undefined,
+        status ? deliveryStatusIs(status) : undefined,
         afterCursor(deliveries.createdAt, deliveries.id, cursor),
       ),
     )
@@ -86,7 +85,7 @@ export async function deliveryPage(env: Env, subscriptionId: string, status: Del
 /** A delivery of the account's (another account's is as missing as a missing one). */
 export async function ownedDelivery(env: Env, accountId: string, id: string): Promise<DeliveryRow | null> {
   const [row] = await database(env.DB)
-    .select()
+    .select(deliveryColumns())
     .from(deliveries)
     .where(and(eq(deliveries.id, id), eq(deliveries.accountId, accountId)))
     .limit(1);

@@ -146,6 +146,7 @@ export const deliveries = sqliteTable(
     /** attempts_count when the current series began (a redelivery starts a fresh series). */
     seriesBase: integer("series_base").notNull().default(0),
     nextAttemptAt: integer("next_attempt_at"),
+    /** Unused since migration 0015 (a claim's lease is a row of `leases`), left on rows written before. */
     leaseUntil: integer("lease_until"),
     /**
      * The latest attempt, as a JSON array (lifecycle's `encodeAttempt`): most deliveries

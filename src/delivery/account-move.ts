@@ -7,8 +7,8 @@
  *    answer 503 with Retry-After (the emit guard and the careful way both read it), its API
  *    writes too (api/auth), and the consumer claims none of its deliveries (lifecycle.claim). The
  *    target gets the account row, frozen as well.
- * 2. drain: waits until none of its deliveries is in flight on the source (a lease that runs
- *    out is released by the sweep), and a moment for requests let in before the freeze.
+ * 2. drain: waits until none of its deliveries is in flight on the source (a dead consumer's lease
+ *    until it runs out), and a moment for requests let in before the freeze.
  * 3. copy: what its next requests and deliveries need: its API keys' copies, subscriptions
  *    (deleted ones and listen sessions too), idempotency keys, stats, and its deliveries still to be
  *    sent with their events and attempts, in chunks, INSERT OR IGNORE (a step run twice copies
@@ -32,7 +32,7 @@ import { type AccountRow, accounts, apiKeys, listenSessions, subscriptions } fro
 import { control, forgetHome, livesOn, type ShardEnv, shardEnv } from "../db/shards";
 import { eraseFromShard } from "../services/accounts";
 import { enqueueDeliveries } from "../services/enqueue";
-import { promoteFreshOfAccountStatement } from "./lifecycle";
+import { promoteFreshOfAccountStatement, statusIsSql } from "./lifecycle";
 
 /** Rows read per chunk; a chunk's write is split further so that no JSON parameter passes ~1.5 MB. */
 const CHUNK_ROWS = 500;
@@ -259,7 +259,8 @@ export class AccountMove extends DurableObject<Env> {
         // drain, the copy and the switch find it through deliveries_due.
         await promoteFreshOfAccountStatement(src, s.accountId);
         const [{ n }] = await sqlAll<{ n: number }>(src.DB, sql`
-          SELECT count(*) AS n FROM deliveries WHERE next_attempt_at IS NOT NULL AND status = 'in_flight' AND account_id = ${s.accountId}`);
+          SELECT count(*) AS n FROM deliveries d WHERE next_attempt_at IS NOT NULL AND account_id = ${s.accountId}
+            AND ${statusIsSql(sql.raw("d"), "in_flight", Date.now())}`);
         if (n > 0) return 500;
         const subs = await sqlAll<{ id: string }>(src.DB, sql`
           SELECT id FROM subscriptions WHERE account_id = ${s.accountId}

@@ -17,7 +17,7 @@ import { type DeliveryMessage, enqueueDeliveries, idsOf } from "../services/enqu
 import { reportExhausted, summarizeAttempt } from "../services/operational";
 import { shardOf } from "../db/shards";
 import { healthOf } from "./health";
-import { type ClaimedDelivery, claim, type Recorded, settle } from "./lifecycle";
+import { type ClaimedDelivery, claim, type Recorded, settle, withLeaseSlot } from "./lifecycle";
 import { sendAttempt } from "./send";
 import { throttleGate } from "./throttle";
 
@@ -83,20 +83,23 @@ export const RECORD_WINDOW_MS = 300;
 export async function handleDeliveryBatch(batch: MessageBatch<DeliveryMessage>, env: Env): Promise<void> {
   const config = loadConfig(env);
   const ids = [...new Set(batch.messages.flatMap((m) => idsOf(m.body)))];
-  let claimed: ClaimedDelivery[];
-  try {
-    // Sent in this order (the throttled last, see ./throttle), so each is leased by its place in it.
-    const leases = { byPosition: ids.map((_, i) => leaseMs(config, i)), throttled: batchLeaseMs(config, ids.length) };
-    claimed = ids.length ? await claim(env, ids, Date.now(), leases) : [];
-  } catch (err) {
-    console.error("claim failed, messages retried:", err instanceof Error ? err.message : err);
-    batch.retryAll({ delaySeconds: CLAIM_RETRY_SECONDS });
-    return;
-  }
-  const gate = await throttleGate(env, claimed);
-  const recorder = new OutcomeRecorder(env, batch.messages, gate.send.length);
-  await pool(gate.send, MAX_CONNECTIONS, async (d) => (await gate.turn(d)) && recorder.add(d, await attemptOutcome(env, config, d)));
-  await Promise.all([recorder.finish(), gate.finish()]);
+  // One lease row for the batch (lifecycle's claim), in this isolate's slot until the batch ends.
+  await withLeaseSlot(async (slot) => {
+    let claimed: ClaimedDelivery[];
+    try {
+      // Sent in this order (the throttled last, see ./throttle), so each is leased by its place in it.
+      const leases = { byPosition: ids.map((_, i) => leaseMs(config, i)), throttled: batchLeaseMs(config, ids.length) };
+      claimed = ids.length ? await claim(env, ids, Date.now(), leases, slot) : [];
+    } catch (err) {
+      console.error("claim failed, messages retried:", err instanceof Error ? err.message : err);
+      batch.retryAll({ delaySeconds: CLAIM_RETRY_SECONDS });
+      return;
+    }
+    const gate = await throttleGate(env, claimed);
+    const recorder = new OutcomeRecorder(env, batch.messages, gate.send.length);
+    await pool(gate.send, MAX_CONNECTIONS, async (d) => (await gate.turn(d)) && recorder.add(d, await attemptOutcome(env, config, d)));
+    await Promise.all([recorder.finish(), gate.finish()]);
+  });
 }
 
 interface Outcome {

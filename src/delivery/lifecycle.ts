@@ -1,11 +1,12 @@
 /**
  * The one owner of a delivery's state: every write of deliveries.status, next_attempt_at,
- * lease_until and attempts_count is one of these transitions (named as in
- * TRANSITIONS, src/core/delivery-state.ts); everything else only reads deliveries.
+ * lease_until and attempts_count, and of the claims' `leases`, is one of these transitions
+ * (named as in TRANSITIONS, src/core/delivery-state.ts); everything else only reads them, and
+ * reads a delivery's status through statusSql (in flight is a lease, not a column).
  * Most return statements, so callers put them in their own D1 batch.
  */
-import { and, eq, inArray, type SQL, sql } from "drizzle-orm";
-import { statusAfter } from "../core/delivery-state";
+import { and, eq, getTableColumns, inArray, not, type SQL, sql } from "drizzle-orm";
+import { type DeliveryStatus, statusAfter } from "../core/delivery-state";
 import type { FormatEvent } from "../core/formats";
 import type { AttemptVerdict } from "../core/retry";
 import { SYSTEM_ACCOUNT_ID } from "../core/operational";
@@ -113,44 +114,100 @@ interface ClaimRow {
 }
 
 /**
- * claim: pending, due (a second of slack for queue timing), subscription active; the rest of the
- * batch is left alone. `ids` in the order they will be sent: each is leased by its place in it
- * (core/delivery-state leaseMs), a throttled one for `leases.throttled`; the claimed come back in that order.
+ * A delivery is in flight while a live lease holds it at its current attempts_count: a claim
+ * writes one `leases` row for its whole batch (migration 0015), never the deliveries it takes,
+ * and settling one (attempts_count + 1), deferring it (taken out of the lease) or the lease's
+ * end lets it go. `d` names a deliveries row (its table or an alias) with id, status and
+ * attempts_count. Rows written as in_flight (before migration 0015, and a test send within
+ * its own batch) say so themselves.
  */
-export async function claim(env: Env, ids: string[], now: number, leases: { byPosition: number[]; throttled: number }) {
+export const heldSql = (d: SQL, now: number) => sql`(${d}.status = 'pending' AND EXISTS (
+  SELECT 1 FROM leases AS l, json_each(l.held) AS h
+  WHERE l.until > ${now} AND h.value ->> 0 = ${d}.id AND h.value ->> 1 > ${now} AND h.value ->> 2 = ${d}.attempts_count))`;
+
+/** A delivery's status as everyone outside the consumer sees it: in_flight while a lease holds it. */
+export const statusSql = (d: SQL, now: number) => sql<DeliveryStatus>`(CASE WHEN ${heldSql(d, now)} THEN 'in_flight' ELSE ${d}.status END)`;
+
+/** The deliveries whose status, as statusSql says it, is `status`: what a filter by status reads. */
+export function statusIsSql(d: SQL, status: DeliveryStatus, now: number): SQL {
+  if (status === "in_flight") return sql`(${d}.status = 'in_flight' OR ${heldSql(d, now)})`;
+  if (status === "pending") return sql`(${d}.status = 'pending' AND NOT ${heldSql(d, now)})`;
+  return sql`${d}.status = ${status}`;
+}
+
+const TABLE = sql`${deliveries}`;
+
+/** A deliveries row as a reader selects it with drizzle: its status as statusSql says it. */
+export const deliveryColumns = (now = Date.now()) => ({ ...getTableColumns(deliveries), status: statusSql(TABLE, now) });
+
+/** A filter by status for a drizzle query on the deliveries table. */
+export const deliveryStatusIs = (status: DeliveryStatus, now = Date.now()) => statusIsSql(TABLE, status, now);
+
+const idleSlots: string[] = [];
+
+/**
+ * A lease slot for one consumer batch: a `leases` row this isolate reuses, one batch at a
+ * time, so that a claim writes one row however many batches came before (the sweep drops the
+ * slots of isolates gone for an hour). Once the batch ends none of its deliveries is in flight
+ * any more, so the next batch may overwrite its lease.
+ */
+export async function withLeaseSlot<T>(work: (slot: string) => Promise<T>): Promise<T> {
+  const slot = idleSlots.pop() ?? `slot_${crypto.randomUUID()}`;
+  try {
+    return await work(slot);
+  } finally {
+    idleSlots.push(slot);
+  }
+}
+
+/**
+ * claim: pending, due (a second of slack for queue timing), not held by a live lease,
+ * subscription active; the rest of the batch is left alone. One row written for the batch:
+ * the slot's lease, listing what it took. `ids` in the order they will be sent: each is leased
+ * by its place in it (core/delivery-state leaseMs), a throttled one for `leases.throttled`;
+ * the claimed come back in that order.
+ */
+export async function claim(env: Env, ids: string[], now: number, leases: { byPosition: number[]; throttled: number }, slot: string) {
   const db = database(env.DB);
   const idList = JSON.stringify(ids);
   const leaseList = JSON.stringify(ids.map((id, i) => [id, now + leases.byPosition[i]]));
-  const [, claimed, rows] = await db.batch([
+  const [, taken, rows] = await db.batch([
     // A subscription switched off (or deleted) meanwhile is not sent to.
     sqlRun(env.DB, sql`
       UPDATE deliveries SET status = 'skipped', next_attempt_at = NULL, updated_at = ${now}
-      WHERE id IN (SELECT value FROM json_each(${idList})) AND status = 'pending'
+      WHERE id IN (SELECT value FROM json_each(${idList})) AND status = 'pending' AND NOT ${heldSql(TABLE, now)}
         AND NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.id = deliveries.subscription_id AND s.active = 1)`),
-    // The lease makes a second copy of the same message a no-op.
-    sqlAll<{ id: string }>(env.DB, sql`
-      UPDATE deliveries SET status = 'in_flight', updated_at = ${now},
-        lease_until = CASE WHEN EXISTS (SELECT 1 FROM subscriptions s WHERE s.id = deliveries.subscription_id AND s.throttle_rate IS NOT NULL)
-          THEN ${now + leases.throttled} ELSE l.value ->> 1 END
-      FROM json_each(${leaseList}) AS l
-      WHERE deliveries.id = l.value ->> 0 AND deliveries.status = 'pending'
-        AND (deliveries.next_attempt_at IS NULL OR deliveries.next_attempt_at <= ${now + 1000})
-        -- Not an account frozen here by a move, or moved away (src/delivery/account-move.ts): the target sends those.
-        AND NOT EXISTS (SELECT 1 FROM accounts a WHERE a.id = deliveries.account_id AND a.id != ${SYSTEM_ACCOUNT_ID}
-          AND NOT ${livesHereSql(env, "a")})
-      RETURNING deliveries.id AS id`),
+    // The lease makes a second copy of the same message, or a sweep's, a no-op while it holds.
+    sqlAll<{ held: string }>(env.DB, sql`
+      INSERT INTO leases (slot, at, until, held)
+      SELECT ${slot}, ${now}, max(c.until), json_group_array(json_array(c.id, c.until, c.attempts_count))
+      FROM (
+        SELECT d.id, d.attempts_count,
+          CASE WHEN EXISTS (SELECT 1 FROM subscriptions s WHERE s.id = d.subscription_id AND s.throttle_rate IS NOT NULL)
+            THEN ${now + leases.throttled} ELSE l.value ->> 1 END AS until
+        FROM json_each(${leaseList}) AS l JOIN deliveries d ON d.id = l.value ->> 0
+        WHERE d.status = 'pending' AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= ${now + 1000})
+          AND NOT ${heldSql(sql.raw("d"), now)}
+          -- Not an account frozen here by a move, or moved away (src/delivery/account-move.ts): the target sends those.
+          AND NOT EXISTS (SELECT 1 FROM accounts a WHERE a.id = d.account_id AND a.id != ${SYSTEM_ACCOUNT_ID}
+            AND NOT ${livesHereSql(env, "a")})) AS c
+      HAVING count(*) > 0
+      ON CONFLICT (slot) DO UPDATE SET at = excluded.at, until = excluded.until, held = excluded.held
+      RETURNING held`),
     sqlAll<ClaimRow>(env.DB, sql`
       SELECT d.id, d.attempts_count, d.series_base, e.id AS event_id, e.type, e.subject, e.data, e.timestamp,
         s.id AS sub_id, s.url, s.format, s.headers, s.secret_enc, s.previous_secret_enc, s.previous_secret_until,
         s.derived_enc, s.consecutive_failures, s.throttle_rate, coalesce(a.email, a.name) AS owner
-      FROM deliveries d
+      FROM leases AS l, json_each(l.held) AS h
+        JOIN deliveries d ON d.id = h.value ->> 0
         JOIN events e ON e.id = d.event_id
         JOIN subscriptions s ON s.id = d.subscription_id
         JOIN accounts a ON a.id = d.account_id
-      WHERE d.id IN (SELECT value FROM json_each(${idList})) AND d.status = 'in_flight' AND d.updated_at = ${now}`),
+      WHERE l.slot = ${slot} AND l.at = ${now}`),
   ]);
   const position = new Map(ids.map((id, i) => [id, i]));
-  const mine = new Set(claimed.map((r) => r.id));
+  // The lease this claim wrote says what it took (none written: nothing taken).
+  const mine = new Set(taken.flatMap((r) => (JSON.parse(r.held) as [string][]).map(([id]) => id)));
   return rows
     .filter((r) => mine.has(r.id))
     .sort((a, b) => position.get(a.id)! - position.get(b.id)!)
@@ -222,22 +279,34 @@ export async function settle(env: Env, results: Recorded[], now: number): Promis
 
 /**
  * defer: claimed but not sent (its subscription's throttle had no permit for it): pending again,
- * due at its `[id, next_attempt_at]`, no attempt counted.
+ * due at its `[id, next_attempt_at]`, no attempt counted, and out of its lease, so its own
+ * message or the sweep takes it again at that time.
  */
-export const deferStatement = (env: Env, rows: [string, number][], now: number) =>
-  sqlRun(env.DB, sql`
-    UPDATE deliveries SET status = 'pending', next_attempt_at = j.value ->> 1, lease_until = NULL, updated_at = ${now}
-    FROM json_each(${JSON.stringify(rows)}) AS j
-    WHERE deliveries.id = j.value ->> 0 AND deliveries.status = 'in_flight'`);
+export async function defer(env: Env, rows: [string, number][], now: number): Promise<void> {
+  const list = JSON.stringify(rows);
+  const ofList = sql`(SELECT value ->> 0 FROM json_each(${list}))`;
+  await database(env.DB).batch([
+    sqlRun(env.DB, sql`
+      UPDATE deliveries SET status = 'pending', next_attempt_at = j.value ->> 1, lease_until = NULL, updated_at = ${now}
+      FROM json_each(${list}) AS j
+      WHERE deliveries.id = j.value ->> 0 AND deliveries.status IN ('pending', 'in_flight')`),
+    sqlRun(env.DB, sql`
+      UPDATE leases SET held = (SELECT json_group_array(json(h.value)) FROM json_each(leases.held) AS h WHERE h.value ->> 0 NOT IN ${ofList})
+      WHERE until > ${now} AND EXISTS (SELECT 1 FROM json_each(leases.held) AS h WHERE h.value ->> 0 IN ${ofList})`),
+  ]);
+}
 
 const skipped = (now: number) => ({ status: "skipped" as const, nextAttemptAt: null, updatedAt: now });
+
+/** Pending and not in flight: what a skip may take (a delivery being sent settles as its attempt says). */
+const waiting = (now: number) => and(eq(deliveries.status, "pending"), not(heldSql(TABLE, now)));
 
 /** skip: what a subscription switched off or deleted still had to send. */
 export const skipPendingOfSubscription = (env: Env, subscriptionId: string, now: number) =>
   database(env.DB)
     .update(deliveries)
     .set(skipped(now))
-    .where(and(eq(deliveries.subscriptionId, subscriptionId), eq(deliveries.status, "pending")));
+    .where(and(eq(deliveries.subscriptionId, subscriptionId), waiting(now)));
 
 /** skip: what a closing listen session's subscriptions still had to send; batch it before deleting them. */
 export function skipPendingOfSession(env: Env, sessionId: string, now: number) {
@@ -246,7 +315,7 @@ export function skipPendingOfSession(env: Env, sessionId: string, now: number) {
   return db
     .update(deliveries)
     .set(skipped(now))
-    .where(and(eq(deliveries.status, "pending"), inArray(deliveries.subscriptionId, ofSession)));
+    .where(and(waiting(now), inArray(deliveries.subscriptionId, ofSession)));
 }
 
 /**
@@ -271,7 +340,7 @@ const SINCE_MARK = sql`coalesce(${FRESH_MARK}, 0)`;
 export const freshUnfinishedSql = (from: SQL, to?: SQL, accountId?: string) => {
   const own = accountId === undefined ? sql`` : sql`WHERE account_id = ${accountId}`;
   return sql`
-    SELECT d.id, d.status, d.created_at FROM (SELECT id FROM subscriptions ${own} UNION SELECT id FROM deleted_subscriptions ${own}) AS s
+    SELECT d.id, d.status, d.attempts_count, d.created_at FROM (SELECT id FROM subscriptions ${own} UNION SELECT id FROM deleted_subscriptions ${own}) AS s
       CROSS JOIN deliveries d INDEXED BY deliveries_subscription
         ON d.subscription_id = s.id AND d.created_at >= ${from} ${to === undefined ? sql`` : sql`AND d.created_at < ${to}`}
     WHERE d.next_attempt_at IS NULL AND d.status IN ('pending', 'in_flight')`;
@@ -312,10 +381,11 @@ export function promoteFreshStatements(env: Env, now: number) {
 export const promoteFreshOfAccountStatement = (env: Env, accountId: string) => promoteStatement(env, freshSinceMarkSql(accountId));
 
 /**
- * releaseLease: in flight past its lease (a consumer died or never recorded), pending again.
- * Only deliveries still to be sent or in flight have a next_attempt_at (once promoted, see
- * promoteFreshStatements), so this and dueStatement read the small partial index
- * deliveries_due, never the whole log.
+ * releaseLease: a row written as in_flight (before migration 0015, or a test send whose batch
+ * failed) past its lease, pending again. A delivery a lease holds needs no release: it is
+ * pending all along, and dueStatement takes it once the lease ends. Only deliveries still to
+ * be sent or in flight have a next_attempt_at (once promoted, see promoteFreshStatements), so
+ * this and dueStatement read the small partial index deliveries_due, never the whole log.
  */
 export const releaseExpiredLeasesStatement = (env: Env, now: number) =>
   sqlAll<{ id: string }>(env.DB, sql`
@@ -323,12 +393,19 @@ export const releaseExpiredLeasesStatement = (env: Env, now: number) =>
     WHERE next_attempt_at <= ${now} AND status = 'in_flight' AND lease_until < ${now}
     RETURNING id`);
 
-/** Pending and due since before `dueBefore`: their message is lost, or waits longer than a queue delay allows. */
-export const dueStatement = (env: Env, dueBefore: number, limit: number) =>
+/**
+ * Pending, not in flight, and due since before `dueBefore`: their message is lost, or waits
+ * longer than a queue delay allows, or their lease ran out.
+ */
+export const dueStatement = (env: Env, dueBefore: number, limit: number, now = dueBefore) =>
   sqlAll<{ id: string }>(env.DB, sql`
     SELECT id FROM deliveries
-    WHERE next_attempt_at <= ${dueBefore} AND status = 'pending'
+    WHERE next_attempt_at <= ${dueBefore} AND status = 'pending' AND NOT ${heldSql(TABLE, now)}
     ORDER BY next_attempt_at LIMIT ${limit}`);
+
+/** The lease slots of isolates gone (or idle) for an hour: for the hourly purge. */
+export const dropIdleSlotsStatement = (env: Env, now: number) =>
+  sqlRun(env.DB, sql`DELETE FROM leases WHERE until < ${now - 60 * 60_000}`);
 
 /** redeliver: a fresh series for a finished delivery whose subscription is active; its new state, or null if not both. */
 export async function redeliver(env: Env, deliveryId: string, now: number) {

@@ -1,6 +1,6 @@
 /**
  * The cron safety net, every minute: re-enqueue whatever is due and not in flight
- * (a lost message, an expired lease, a delay longer than the queue allows; a new delivery
+ * (a lost message, a lease run out, a delay longer than the queue allows; a new delivery
  * once FRESH_GRACE_MS has passed without it being settled) and
  * purge the log past LOG_RETENTION_DAYS.
  */
@@ -8,7 +8,7 @@ import { sql } from "drizzle-orm";
 import { loadConfig } from "../config";
 import { database, sqlAll, sqlRun } from "../db/client";
 import { enqueueDeliveries } from "../services/enqueue";
-import { dueStatement, promoteFreshStatements, purgeStatements, releaseExpiredLeasesStatement } from "./lifecycle";
+import { dropIdleSlotsStatement, dueStatement, promoteFreshStatements, purgeStatements, releaseExpiredLeasesStatement } from "./lifecycle";
 import { closeSession } from "./listen";
 import { pruneRollupsStatement } from "./rollup";
 import { IDEMPOTENCY_TTL_MS } from "../services/emit";
@@ -36,6 +36,7 @@ function purgeLogStatements(env: Env, now: number, retentionDays: number) {
       AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.subscription_id = deleted_subscriptions.id)`),
     sqlRun(env.DB, sql`DELETE FROM idempotency_keys WHERE created_at <= ${now - IDEMPOTENCY_TTL_MS}`),
     pruneRollupsStatement(env, now),
+    dropIdleSlotsStatement(env, now),
   ];
 }
 
@@ -47,7 +48,7 @@ export async function sweep(env: Env, now = Date.now(), purge = now % HOUR_MS < 
     // New deliveries still unfinished after a grace get a next_attempt_at, so the next two see them.
     ...promoteFreshStatements(env, now),
     releaseExpiredLeasesStatement(env, now),
-    dueStatement(env, now - SWEEP_GRACE_MS, SWEEP_LIMIT),
+    dueStatement(env, now - SWEEP_GRACE_MS, SWEEP_LIMIT, now),
     // Listen sessions whose Durable Object did not close them (their lease is refreshed while a CLI is connected).
     sqlAll<{ id: string }>(env.DB, sql`SELECT id FROM listen_sessions WHERE expires_at < ${now} LIMIT 100`),
     ...(purge ? purgeLogStatements(env, now, config.logRetentionDays) : []),

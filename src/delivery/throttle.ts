@@ -9,7 +9,7 @@ import { HORIZON_MS, LATE_MS } from "../core/throttle";
 import { MAX_QUEUE_DELAY_SECONDS } from "../core/retry";
 import { enqueueDeliveries } from "../services/enqueue";
 import { healthOf } from "./health";
-import { type ClaimedDelivery, deferStatement } from "./lifecycle";
+import { type ClaimedDelivery, defer as deferDeliveries } from "./lifecycle";
 
 /** When the Durable Object cannot be asked, its deliveries come back this much later, unsent. */
 const UNANSWERED_RETRY_MS = 5_000;
@@ -87,7 +87,7 @@ async function defer(env: Env, items: { id: string; until: number }[]): Promise<
     byDelay.set(delay, [...(byDelay.get(delay) ?? []), id]);
   }
   try {
-    await deferStatement(env, rows, now);
+    await deferDeliveries(env, rows, now);
   } catch (err) {
     // Still in flight: the lease runs out and the sweep sends them again.
     console.error("deferring throttled deliveries failed:", err instanceof Error ? err.message : err);

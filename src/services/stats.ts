@@ -9,7 +9,7 @@ import { BUCKETS, bucketColumn, percentile } from "../core/duration-histogram";
 import { notFound } from "../core/problem";
 import { database, sqlAll } from "../db/client";
 import { allShards } from "../db/shards";
-import { freshSinceMarkSql } from "../delivery/lifecycle";
+import { freshSinceMarkSql, statusSql } from "../delivery/lifecycle";
 import { HOUR_MS, hourOf, ROLLUP_COLUMNS, type RawRollup, type RollupRow, toRollupRow } from "../delivery/rollup";
 
 export const WINDOWS = { hour: HOUR_MS, day: 24 * HOUR_MS, week: 7 * 24 * HOUR_MS } as const;
@@ -260,8 +260,8 @@ async function readOperatorFigures(env: Env, opts: { top: number; rankWindow: Wi
         count(*) FILTER (WHERE status = 'pending' AND due_at <= ${now}) AS due,
         count(*) FILTER (WHERE status = 'in_flight') AS in_flight,
         min(created_at) FILTER (WHERE status = 'pending') AS oldest
-      FROM (SELECT status, next_attempt_at AS due_at, created_at FROM deliveries WHERE next_attempt_at IS NOT NULL
-        UNION ALL SELECT status, created_at, created_at FROM (${freshSinceMarkSql()}))`),
+      FROM (SELECT ${statusSql(sql.raw("d"), now)} AS status, next_attempt_at AS due_at, created_at FROM deliveries d WHERE next_attempt_at IS NOT NULL
+        UNION ALL SELECT ${statusSql(sql.raw("f"), now)}, created_at, created_at FROM (${freshSinceMarkSql()}) AS f)`),
   ]);
   return { bands, failing, backlog };
 }

@@ -3,6 +3,9 @@ import { env, exports } from "cloudflare:workers";
 import Hookline from "../../src/index";
 import { describe, expect, it } from "vitest";
 import { healthOf } from "../../src/delivery/health";
+import { sql } from "drizzle-orm";
+import { sqlAll } from "../../src/db/client";
+import { statusSql } from "../../src/delivery/lifecycle";
 import { call, createAccount, createSubscription, expectProblem } from "./harness";
 import { deliveryWithAttempts, emit, received, receiverUrl, settledDeliveries, waitFor } from "./delivery-harness";
 
@@ -272,8 +275,12 @@ describe("recording outcomes as they come", () => {
     const hanging = await seedPending("hang", 4);
     const [prompt] = await seedPending("ok", 1);
     const [failing] = await seedPending("status/500", 1);
+    // As every reader sees it (lifecycle's statusSql): in flight while its batch's lease holds it.
     const status = async (id: string) =>
-      (await env.DB.prepare("SELECT status, next_attempt_at FROM deliveries WHERE id = ?").bind(id).first<{ status: string; next_attempt_at: number | null }>())!;
+      (
+        await sqlAll<{ status: string; next_attempt_at: number | null }>(env.DB, sql`
+          SELECT ${statusSql(sql.raw("d"), Date.now())} AS status, next_attempt_at FROM deliveries d WHERE id = ${id}`)
+      )[0];
     const messages = [...hanging, prompt, failing].map((id, i) => ({ id: `m${i}`, timestamp: new Date(), attempts: 1, body: { id } }));
 
     const consumed = consume(messages);

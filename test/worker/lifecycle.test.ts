@@ -17,12 +17,13 @@ import {
   type TransitionName,
 } from "../../src/core/delivery-state";
 import { HORIZON_MS, LATE_MS } from "../../src/core/throttle";
-import { database, sqlRun } from "../../src/db/client";
+import { database, sqlAll, sqlRun } from "../../src/db/client";
 import * as lifecycle from "../../src/delivery/lifecycle";
 import { deliveryWithAttempts, emit, receiverUrl, settledDeliveries } from "./delivery-harness";
 import { createAccount, createSubscription } from "./harness";
 
 const LONG_AGO = 60_000;
+const newSlot = () => `slot_${crypto.randomUUID()}`;
 
 /** One delivery in each status, all due, the one in flight with its lease run out. */
 async function oneOfEach() {
@@ -51,10 +52,10 @@ async function oneOfEach() {
   return { accountId, subscriptionId: sub.id as string, eventId, ids, now };
 }
 
-async function statuses(ids: Record<DeliveryStatus, string>) {
-  const { results } = await env.DB.prepare(`SELECT id, status FROM deliveries WHERE id IN (SELECT value FROM json_each(?))`)
-    .bind(JSON.stringify(Object.values(ids)))
-    .all<{ id: string; status: DeliveryStatus }>();
+/** As every reader sees them (lifecycle's statusSql): in flight while a lease holds it. */
+async function statuses(ids: Record<DeliveryStatus, string>, now = Date.now()) {
+  const results = await sqlAll<{ id: string; status: DeliveryStatus }>(env.DB, sql`
+    SELECT id, ${lifecycle.statusSql(sql.raw("d"), now)} AS status FROM deliveries d WHERE id IN (SELECT value FROM json_each(${JSON.stringify(Object.values(ids))}))`);
   const byId = new Map(results.map((r) => [r.id, r.status]));
   return Object.fromEntries(DELIVERY_STATUSES.map((s) => [s, byId.get(ids[s])])) as Record<DeliveryStatus, DeliveryStatus>;
 }
@@ -74,7 +75,9 @@ async function expectMoves(name: TransitionName, transition: (seeded: Seeded) =>
 
 describe("each transition moves what the table says, and nothing else", () => {
   it("claim: a due pending delivery goes in flight", async () => {
-    await expectMoves("claim", ({ ids, now }) => lifecycle.claim(env, Object.values(ids), now, { byPosition: Object.values(ids).map(() => 30_000), throttled: 30_000 }));
+    await expectMoves("claim", ({ ids, now }) =>
+      lifecycle.claim(env, Object.values(ids), now, { byPosition: Object.values(ids).map(() => 30_000), throttled: 30_000 }, newSlot()),
+    );
   });
 
   it("skip: a subscription's pending deliveries, not the one in flight", async () => {
@@ -144,7 +147,7 @@ describe("each transition moves what the table says, and nothing else", () => {
     let deferredId = "";
     const after = await expectMoves("defer", async ({ ids, now }) => {
       deferredId = ids.in_flight;
-      await lifecycle.deferStatement(env, Object.values(ids).map((id) => [id, now + 7_000] as [string, number]), now);
+      await lifecycle.defer(env, Object.values(ids).map((id) => [id, now + 7_000] as [string, number]), now);
     });
     expect(after.in_flight).toBe("pending");
     const row = await env.DB.prepare("SELECT next_attempt_at, lease_until, attempts_count FROM deliveries WHERE id = ?").bind(deferredId).first();
@@ -193,27 +196,99 @@ describe("the claim's lease", () => {
     ]);
     const config = { deliveryTimeoutMs: 10_000 } as Config;
     const ids = order.map((d) => d.id);
-    const claimed = await lifecycle.claim(env, ids, now, {
-      byPosition: ids.map((_, i) => leaseMs(config, i)),
-      throttled: batchLeaseMs(config, ids.length),
-    });
+    const slot = newSlot();
+    const claimed = await lifecycle.claim(
+      env,
+      ids,
+      now,
+      { byPosition: ids.map((_, i) => leaseMs(config, i)), throttled: batchLeaseMs(config, ids.length) },
+      slot,
+    );
     expect(claimed.map((d) => d.id)).toEqual(ids);
-    const { results } = await env.DB.prepare("SELECT id, status, lease_until FROM deliveries WHERE id IN (SELECT value FROM json_each(?))")
-      .bind(JSON.stringify(ids))
-      .all<{ id: string; status: string; lease_until: number }>();
-    const leaseOf = new Map(results.map((r) => [r.id, r.lease_until - now]));
-    expect(results.every((r) => r.status === "in_flight")).toBe(true);
+    // One row written for the whole batch: the slot's lease, listing [id, lease end, attempts_count].
+    const leaseRow = async () => (await env.DB.prepare("SELECT held FROM leases WHERE slot = ?").bind(slot).first<{ held: string }>())!.held;
+    const held = JSON.parse(await leaseRow()) as [string, number, number][];
+    const leaseOf = new Map(held.map(([id, until]) => [id, until - now]));
+    expect(held.every(([, , attempts]) => attempts === 0)).toBe(true);
     expect(ids.map((id) => leaseOf.get(id))).toEqual([
       50_000 + HORIZON_MS + LATE_MS, // 9 deliveries: two rounds, then the permit's wait
       ...[1, 2, 3, 4, 5].map(() => 40_000),
       ...[6, 7, 8].map(() => 50_000),
     ]);
-    // A second copy of the same message claims nothing, and leaves the leases as they are.
-    expect(await lifecycle.claim(env, ids, now + 1, { byPosition: ids.map(() => 1), throttled: 1 })).toEqual([]);
-    const again = await env.DB.prepare("SELECT sum(lease_until) AS total FROM deliveries WHERE id IN (SELECT value FROM json_each(?))")
-      .bind(JSON.stringify(ids))
-      .first<{ total: number }>();
-    expect(again!.total).toBe(results.reduce((t, r) => t + r.lease_until, 0));
+    // The deliveries' rows are not written; every reader sees them in flight.
+    const rows = await sqlAll<{ status: string; raw: string; updated_at: number }>(env.DB, sql`
+      SELECT ${lifecycle.statusSql(sql.raw("d"), now + 1)} AS status, status AS raw, updated_at FROM deliveries d
+      WHERE id IN (SELECT value FROM json_each(${JSON.stringify(ids)}))`);
+    expect(rows.map((r) => [r.status, r.raw, r.updated_at])).toEqual(ids.map(() => ["in_flight", "pending", now]));
+    // A second copy of the same message, in another batch, claims nothing, and leaves the lease as it is.
+    const before = await leaseRow();
+    expect(await lifecycle.claim(env, ids, now + 1, { byPosition: ids.map(() => 1), throttled: 1 }, newSlot())).toEqual([]);
+    expect(await leaseRow()).toBe(before);
+    // Once a delivery's lease ends, it may be claimed again.
+    const late = now + 40_001;
+    const again = await lifecycle.claim(env, ids, late, { byPosition: ids.map(() => 30_000), throttled: 30_000 }, newSlot());
+    expect(again.map((d) => d.id)).toEqual(ids.slice(1, 6));
+  });
+
+  /** A delivery claimed in a batch of its own, due, in flight; with its subscription. */
+  async function heldDelivery() {
+    const { id: accountId, key } = await createAccount();
+    const sub = await createSubscription(key);
+    const now = Date.now();
+    const eventId = `evt_${crypto.randomUUID()}`;
+    const id = `dlv_${crypto.randomUUID()}`;
+    await database(env.DB).batch([
+      sqlRun(env.DB, sql`INSERT INTO events (id, account_id, type, subject, data, timestamp, created_at)
+        VALUES (${eventId}, ${accountId}, 'document.updated', NULL, '{}', ${now}, ${now})`),
+      lifecycle.createStatement(env, [{ id, eventId, subscriptionId: sub.id, accountId, status: "pending" }], now),
+    ]);
+    const claimed = await lifecycle.claim(env, [id], now, { byPosition: [60_000], throttled: 60_000 }, newSlot());
+    expect(claimed.map((d) => d.id)).toEqual([id]);
+    const status = async (at = Date.now()) =>
+      (await sqlAll<{ status: string }>(env.DB, sql`SELECT ${lifecycle.statusSql(sql.raw("d"), at)} AS status FROM deliveries d WHERE id = ${id}`))[0]
+        .status;
+    expect(await status()).toBe("in_flight");
+    return { id, subscriptionId: sub.id as string, now, status };
+  }
+
+  const attemptOf = (deliveryId: string, startedAt: number) => ({
+    id: `att_${crypto.randomUUID()}`,
+    deliveryId,
+    number: 1,
+    startedAt,
+    durationMs: 1,
+    outcome: "http_status" as const,
+    statusCode: 500,
+    error: null,
+    responseHeaders: null,
+    responseBody: null,
+  });
+
+  it("a settled delivery is free at once, though its batch's lease runs on: its retry is claimed when due", async () => {
+    const { id, now, status } = await heldDelivery();
+    await lifecycle.settle(env, [{ attempt: attemptOf(id, now), verdict: { kind: "retry", delaySeconds: 1, nextAttemptAt: now + 1000 } }], now + 5);
+    expect(await status()).toBe("pending");
+    const retry = await lifecycle.claim(env, [id], now + 1000, { byPosition: [60_000], throttled: 60_000 }, newSlot());
+    expect(retry.map((d) => [d.id, d.attemptNumber])).toEqual([[id, 2]]);
+  });
+
+  it("a deferred delivery leaves its lease: pending, and claimed again when its time comes", async () => {
+    const { id, now, status } = await heldDelivery();
+    await lifecycle.defer(env, [[id, now + 3000]], now + 5);
+    expect(await status()).toBe("pending");
+    expect(await lifecycle.claim(env, [id], now + 1000, { byPosition: [60_000], throttled: 60_000 }, newSlot())).toEqual([]); // not yet due
+    const later = await lifecycle.claim(env, [id], now + 3000, { byPosition: [60_000], throttled: 60_000 }, newSlot());
+    expect(later.map((d) => [d.id, d.attemptNumber])).toEqual([[id, 1]]);
+  });
+
+  it("a held delivery is neither skipped nor found due by the sweep until its lease ends", async () => {
+    const { id, subscriptionId, now, status } = await heldDelivery();
+    await lifecycle.skipPendingOfSubscription(env, subscriptionId, now + 5);
+    expect(await status()).toBe("in_flight");
+    await env.DB.prepare("UPDATE deliveries SET next_attempt_at = created_at WHERE id = ?").bind(id).run(); // as the sweep promotes it
+    expect((await lifecycle.dueStatement(env, now + 50_000, 100, now + 50_000)).map((r) => r.id)).not.toContain(id);
+    expect((await lifecycle.dueStatement(env, now + 60_001, 100, now + 60_001)).map((r) => r.id)).toContain(id);
+    expect(await status(now + 60_001)).toBe("pending");
   });
 });
 
