@@ -230,6 +230,18 @@ describe("the claim's lease", () => {
     expect(again.map((d) => d.id)).toEqual(ids.slice(1, 6));
   });
 
+  it("whether a lease holds a delivery is read once per statement, not once per delivery", async () => {
+    const query = new SQLiteSyncDialect().sqlToQuery(
+      sql`SELECT ${lifecycle.statusSql(sql.raw("d"), 1)} FROM deliveries d WHERE d.subscription_id = ${"sub_x"}`,
+    );
+    const { results } = await env.DB.prepare(`EXPLAIN QUERY PLAN ${query.sql}`)
+      .bind(...query.params)
+      .all<{ detail: string }>();
+    const plan = results.map((r) => r.detail);
+    expect(plan).toContainEqual(expect.stringMatching(/^LIST SUBQUERY/));
+    expect(plan.filter((d) => /CORRELATED/.test(d))).toEqual([]);
+  });
+
   /** A delivery claimed in a batch of its own, due, in flight; with its subscription. */
   async function heldDelivery() {
     const { id: accountId, key } = await createAccount();
