@@ -120,10 +120,13 @@ interface ClaimRow {
  * end lets it go. `d` names a deliveries row (its table or an alias) with id, status and
  * attempts_count. Rows written as in_flight (before migration 0015, and a test send within
  * its own batch) say so themselves. The subquery does not depend on `d`: SQLite reads the live
- * leases once per statement, into a temporary index, however many deliveries it asks about.
+ * leases once per statement, into a temporary index, however many deliveries it asks about. The
+ * key is one string on purpose: `(id, attempts_count) NOT IN (...)`, or a bare indexed `d.id`,
+ * makes SQLite walk the candidates once per held delivery (measured: 6,700 rows read to claim 80
+ * deliveries beside a lease of 80, against 320 this way).
  */
-export const heldSql = (d: SQL, now: number) => sql`(${d}.status = 'pending' AND (${d}.id, ${d}.attempts_count) IN (
-  SELECT h.value ->> 0, h.value ->> 2 FROM leases AS l, json_each(l.held) AS h WHERE l.until > ${now} AND h.value ->> 1 > ${now}))`;
+export const heldSql = (d: SQL, now: number) => sql`(${d}.status = 'pending' AND ${d}.id || ' ' || ${d}.attempts_count IN (
+  SELECT (h.value ->> 0) || ' ' || (h.value ->> 2) FROM leases AS l, json_each(l.held) AS h WHERE l.until > ${now} AND h.value ->> 1 > ${now}))`;
 
 /** A delivery's status as everyone outside the consumer sees it: in_flight while a lease holds it. */
 export const statusSql = (d: SQL, now: number) => sql<DeliveryStatus>`(CASE WHEN ${heldSql(d, now)} THEN 'in_flight' ELSE ${d}.status END)`;
