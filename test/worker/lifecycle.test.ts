@@ -20,7 +20,7 @@ import { HORIZON_MS, LATE_MS } from "../../src/core/throttle";
 import { database, sqlAll, sqlRun } from "../../src/db/client";
 import * as lifecycle from "../../src/delivery/lifecycle";
 import { deliveryWithAttempts, emit, receiverUrl, settledDeliveries } from "./delivery-harness";
-import { createAccount, createSubscription } from "./harness";
+import { call, createAccount, createSubscription } from "./harness";
 
 const LONG_AGO = 60_000;
 const newSlot = () => `slot_${crypto.randomUUID()}`;
@@ -294,8 +294,23 @@ describe("the claim's lease", () => {
       (await sqlAll<{ status: string }>(env.DB, sql`SELECT ${lifecycle.statusSql(sql.raw("d"), at)} AS status FROM deliveries d WHERE id = ${id}`))[0]
         .status;
     expect(await status()).toBe("in_flight");
-    return { id, subscriptionId: sub.id as string, now, status };
+    return { id, key, subscriptionId: sub.id as string, now, status };
   }
+
+  it("the API shows a held delivery in flight, in its detail and its log's filters, and pending once its attempt is recorded", async () => {
+    const { id, key, subscriptionId, now } = await heldDelivery();
+    const listed = async (status: string) =>
+      ((await call("GET", `/v1/subscriptions/${subscriptionId}/deliveries?status=${status}`, { token: key })).json as { data: { id: string }[] }).data.map(
+        (d) => d.id,
+      );
+    expect((await call("GET", `/v1/deliveries/${id}`, { token: key })).json).toMatchObject({ id, status: "in_flight" });
+    expect(await listed("in_flight")).toEqual([id]);
+    expect(await listed("pending")).toEqual([]);
+    await lifecycle.settle(env, [{ attempt: attemptOf(id, now), verdict: { kind: "retry", delaySeconds: 1, nextAttemptAt: now + 1000 } }], now + 5);
+    expect((await call("GET", `/v1/deliveries/${id}`, { token: key })).json).toMatchObject({ id, status: "pending" });
+    expect(await listed("in_flight")).toEqual([]);
+    expect(await listed("pending")).toEqual([id]);
+  });
 
   const attemptOf = (deliveryId: string, startedAt: number) => ({
     id: `att_${crypto.randomUUID()}`,
