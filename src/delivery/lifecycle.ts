@@ -19,9 +19,9 @@ import type { AttemptRecord, SendTarget } from "./send";
 
 /**
  * A delivery as emit creates it. A pending one is due at once, and is created with no
- * next_attempt_at: it stays out of the index deliveries_due (one row written fewer per
- * delivery) while its message is on its way, and the sweep finds it by its created_at
- * should the message be lost (promoteFreshStatements). `dueAt` (core/delivery-state) is
+ * next_attempt_at (unless written late, see lateDueSql): it stays out of the index
+ * deliveries_due (one row written fewer per delivery) while its message is on its way, and the
+ * sweep finds it by its created_at should the message be lost (promoteFreshStatements). `dueAt` (core/delivery-state) is
  * when it is due, whichever way it is stored.
  */
 export interface NewDelivery {
@@ -32,13 +32,27 @@ export interface NewDelivery {
   status: "pending" | "skipped";
 }
 
+/** The database's clock when the statement runs, in ms. */
+const DB_NOW_MS = sql.raw(`CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)`);
+
+/**
+ * A new pending delivery's next_attempt_at: none (see NewDelivery), unless the statement runs
+ * so long after `now` (its created_at) that a sweep may already have moved its mark past
+ * created_at (FRESH_GRACE_MS after it) without seeing it: then it is written due at created_at,
+ * in deliveries_due, where the sweep finds it if its message is lost. Half the grace is left for
+ * the clocks of the Worker and the database to differ. Costs nothing when the write is prompt.
+ */
+const lateDueSql = (pending: SQL, now: number) =>
+  sql`CASE WHEN ${pending} AND ${DB_NOW_MS} - ${now} > ${FRESH_GRACE_MS / 2} THEN ${now} END`;
+
 /** create: one JSON parameter for every row, so 100 events x 20 subscriptions stay within D1's 100 bound parameters. */
 export function createStatement(env: Env, rows: NewDelivery[], now: number) {
   const values = rows.map((d) => [d.id, d.eventId, d.subscriptionId, d.accountId, d.status]);
   return sqlRun(env.DB, sql`
     INSERT INTO deliveries (id, event_id, subscription_id, account_id, status, attempts_count, series_base,
-      created_at, updated_at)
-    SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, 0, 0, ${now}, ${now}
+      next_attempt_at, created_at, updated_at)
+    SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, 0, 0,
+      ${lateDueSql(sql`value ->> 4 = 'pending'`, now)}, ${now}, ${now}
     FROM json_each(${JSON.stringify(values)})`);
 }
 
@@ -49,16 +63,16 @@ const SQL_UUID = sql.raw(`lower(hex(randomblob(4))) || '-' || lower(hex(randombl
 /**
  * create, matching in SQL: each event (rows `[id, account_id, type, subject]`) to every subscription
  * of its account whose patterns and subjects take it, pending (or skipped when the subscription is
- * off; either way with no next_attempt_at, see NewDelivery), in the statement that inserts them. Exactly core/matching's `subscriptionMatches` (a
+ * off; with no next_attempt_at, see NewDelivery), in the statement that inserts them. Exactly core/matching's `subscriptionMatches` (a
  * property test holds them together); reading the subscriptions in the same statement is what lets
  * no change made before the call escape it. RETURNING says what was created.
  */
 export function fanOutStatement(env: Env, events: unknown[][], now: number) {
   return sqlAll<{ id: string; event_id: string; subscription_id: string; status: "pending" | "skipped" }>(env.DB, sql`
     INSERT INTO deliveries (id, event_id, subscription_id, account_id, status, attempts_count, series_base,
-      created_at, updated_at)
+      next_attempt_at, created_at, updated_at)
     SELECT 'dlv_' || ${SQL_UUID}, e.value ->> 0, s.id, s.account_id, CASE WHEN s.active THEN 'pending' ELSE 'skipped' END,
-      0, 0, ${now}, ${now}
+      0, 0, ${lateDueSql(sql`s.active`, now)}, ${now}, ${now}
     FROM json_each(${JSON.stringify(events)}) AS e
       JOIN subscriptions s ON s.account_id = e.value ->> 1
     WHERE EXISTS (

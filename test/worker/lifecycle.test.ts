@@ -173,6 +173,24 @@ describe("each transition moves what the table says, and nothing else", () => {
       expect(stored).toEqual({ status: row.status, next_attempt_at: null, attempts_count: 0 });
     }
   });
+
+  it("create, written late: a pending delivery is due at its created_at, so no sweep's mark can pass it unseen", async () => {
+    const { accountId, subscriptionId, eventId } = await oneOfEach();
+    // A statement that runs 20 s after its call's clock read (a group commit held up): past half the grace.
+    const late = Date.now() - 20_000;
+    const rows = TRANSITIONS.create.to.map((status) => ({ id: `dlv_${crypto.randomUUID()}`, eventId, subscriptionId, accountId, status }));
+    await database(env.DB).batch([lifecycle.createStatement(env, rows, late)]);
+    const stored = async (id: string) =>
+      env.DB.prepare("SELECT status, next_attempt_at FROM deliveries WHERE id = ?").bind(id).first<{ status: string; next_attempt_at: number | null }>();
+    expect(await stored(rows[0].id)).toEqual({ status: "pending", next_attempt_at: late });
+    expect(await stored(rows[1].id)).toEqual({ status: "skipped", next_attempt_at: null });
+    // The fast path's statement, which matches in SQL, alike; and on time, neither writes one.
+    const [fanned] = await database(env.DB).batch([lifecycle.fanOutStatement(env, [[eventId, accountId, "document.updated", null]], late)]);
+    expect(fanned.map((d) => d.subscription_id)).toEqual([subscriptionId]);
+    expect(await stored(fanned[0].id)).toEqual({ status: "pending", next_attempt_at: late });
+    const [onTime] = await database(env.DB).batch([lifecycle.fanOutStatement(env, [[eventId, accountId, "document.updated", null]], Date.now())]);
+    expect(await stored(onTime[0].id)).toEqual({ status: "pending", next_attempt_at: null });
+  });
 });
 
 describe("the claim's lease", () => {
