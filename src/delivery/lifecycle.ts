@@ -5,7 +5,7 @@
  * reads a delivery's status through statusSql (in flight is a lease, not a column).
  * Most return statements, so callers put them in their own D1 batch.
  */
-import { and, eq, getTableColumns, inArray, not, type SQL, sql } from "drizzle-orm";
+import { and, eq, getTableColumns, inArray, type SQL, sql } from "drizzle-orm";
 import { type DeliveryStatus, statusAfter } from "../core/delivery-state";
 import type { FormatEvent } from "../core/formats";
 import type { AttemptVerdict } from "../core/retry";
@@ -145,7 +145,10 @@ export const heldSql = (d: SQL, now: number) => sql`(${d}.status = 'pending' AND
 /** A delivery's status as everyone outside the consumer sees it: in_flight while a lease holds it. */
 export const statusSql = (d: SQL, now: number) => sql<DeliveryStatus>`(CASE WHEN ${heldSql(d, now)} THEN 'in_flight' ELSE ${d}.status END)`;
 
-/** The deliveries whose status, as statusSql says it, is `status`: what a filter by status reads. */
+/**
+ * The deliveries whose status, as statusSql says it, is `status`: what a filter by status reads,
+ * and, as "pending", what the claim, a skip and the sweep may take (never one being sent).
+ */
 export function statusIsSql(d: SQL, status: DeliveryStatus, now: number): SQL {
   if (status === "in_flight") return sql`(${d}.status = 'in_flight' OR ${heldSql(d, now)})`;
   if (status === "pending") return sql`(${d}.status = 'pending' AND NOT ${heldSql(d, now)})`;
@@ -192,7 +195,7 @@ export async function claim(env: Env, ids: string[], now: number, leases: { byPo
     // A subscription switched off (or deleted) meanwhile is not sent to.
     sqlRun(env.DB, sql`
       UPDATE deliveries SET status = 'skipped', next_attempt_at = NULL, updated_at = ${now}
-      WHERE id IN (SELECT value FROM json_each(${idList})) AND status = 'pending' AND NOT ${heldSql(TABLE, now)}
+      WHERE id IN (SELECT value FROM json_each(${idList})) AND ${statusIsSql(TABLE, "pending", now)}
         AND NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.id = deliveries.subscription_id AND s.active = 1)`),
     // The lease makes a second copy of the same message, or a sweep's, a no-op while it holds.
     sqlAll<{ held: string }>(env.DB, sql`
@@ -203,8 +206,7 @@ export async function claim(env: Env, ids: string[], now: number, leases: { byPo
           CASE WHEN EXISTS (SELECT 1 FROM subscriptions s WHERE s.id = d.subscription_id AND s.throttle_rate IS NOT NULL)
             THEN ${now + leases.throttled} ELSE l.value ->> 1 END AS until
         FROM json_each(${leaseList}) AS l JOIN deliveries d ON d.id = l.value ->> 0
-        WHERE d.status = 'pending' AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= ${now + 1000})
-          AND NOT ${heldSql(sql.raw("d"), now)}
+        WHERE ${statusIsSql(sql.raw("d"), "pending", now)} AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= ${now + 1000})
           -- Not an account frozen here by a move, or moved away (src/delivery/account-move.ts): the target sends those.
           AND NOT EXISTS (SELECT 1 FROM accounts a WHERE a.id = d.account_id AND a.id != ${SYSTEM_ACCOUNT_ID}
             AND NOT ${livesHereSql(env, "a")})) AS c
@@ -315,15 +317,12 @@ export async function defer(env: Env, rows: [string, number][], now: number): Pr
 
 const skipped = (now: number) => ({ status: "skipped" as const, nextAttemptAt: null, updatedAt: now });
 
-/** Pending and not in flight: what a skip may take (a delivery being sent settles as its attempt says). */
-const waiting = (now: number) => and(eq(deliveries.status, "pending"), not(heldSql(TABLE, now)));
-
-/** skip: what a subscription switched off or deleted still had to send. */
+/** skip: what a subscription switched off or deleted still had to send (one being sent settles as its attempt says). */
 export const skipPendingOfSubscription = (env: Env, subscriptionId: string, now: number) =>
   database(env.DB)
     .update(deliveries)
     .set(skipped(now))
-    .where(and(eq(deliveries.subscriptionId, subscriptionId), waiting(now)));
+    .where(and(eq(deliveries.subscriptionId, subscriptionId), deliveryStatusIs("pending", now)));
 
 /** skip: what a closing listen session's subscriptions still had to send; batch it before deleting them. */
 export function skipPendingOfSession(env: Env, sessionId: string, now: number) {
@@ -332,7 +331,7 @@ export function skipPendingOfSession(env: Env, sessionId: string, now: number) {
   return db
     .update(deliveries)
     .set(skipped(now))
-    .where(and(waiting(now), inArray(deliveries.subscriptionId, ofSession)));
+    .where(and(deliveryStatusIs("pending", now), inArray(deliveries.subscriptionId, ofSession)));
 }
 
 /**
@@ -417,7 +416,7 @@ export const releaseExpiredLeasesStatement = (env: Env, now: number) =>
 export const dueStatement = (env: Env, dueBefore: number, limit: number, now = dueBefore) =>
   sqlAll<{ id: string }>(env.DB, sql`
     SELECT id FROM deliveries
-    WHERE next_attempt_at <= ${dueBefore} AND status = 'pending' AND NOT ${heldSql(TABLE, now)}
+    WHERE next_attempt_at <= ${dueBefore} AND ${statusIsSql(TABLE, "pending", now)}
     ORDER BY next_attempt_at LIMIT ${limit}`);
 
 /** The lease slots of isolates gone (or idle) for an hour: for the hourly purge. */
