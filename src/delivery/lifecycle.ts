@@ -8,6 +8,7 @@
 import { and, eq, getTableColumns, inArray, type SQL, sql } from "drizzle-orm";
 import { type DeliveryStatus, statusAfter } from "../core/delivery-state";
 import type { FormatEvent } from "../core/formats";
+import { attemptIdOf } from "../core/ids";
 import type { AttemptVerdict } from "../core/retry";
 import { SYSTEM_ACCOUNT_ID } from "../core/operational";
 import { database, sqlAll, sqlRun } from "../db/client";
@@ -268,6 +269,8 @@ export function settleStatements(env: Env, results: Recorded[], now: number) {
     statusAfter(verdict),
     verdict.kind === "retry" ? verdict.nextAttemptAt : null,
     encodeAttempt(attempt),
+    // The id of the attempt this one replaces in the row, if any (an attempt's id is not stored).
+    attempt.number > 1 ? attemptIdOf(attempt.deliveryId, attempt.number - 1) : null,
   ]);
   const states = JSON.stringify(stateRows);
   // (A delivery deleted while it was being sent, its account deleted, matches nothing here.)
@@ -282,10 +285,15 @@ export function settleStatements(env: Env, results: Recorded[], now: number) {
     sqlRun(env.DB, sql`
       INSERT INTO attempts (id, delivery_id, number, started_at, duration_ms, outcome, status_code, error,
         response_headers, response_body)
-      SELECT d.last_attempt ->> 0, d.id, d.last_attempt ->> 1, d.last_attempt ->> 2, d.last_attempt ->> 3,
-        d.last_attempt ->> 4, d.last_attempt ->> 5, d.last_attempt ->> 6, d.last_attempt ->> 7, d.last_attempt ->> 8
-      FROM json_each(${states}) AS j JOIN deliveries d ON d.id = j.value ->> 0
-      WHERE d.last_attempt IS NOT NULL`),
+      SELECT CASE WHEN p.stored THEN p.a ->> 0 ELSE p.derived END, p.id, p.a ->> (p.stored + 0), p.a ->> (p.stored + 1),
+        p.a ->> (p.stored + 2), p.a ->> (p.stored + 3), p.a ->> (p.stored + 4), p.a ->> (p.stored + 5),
+        p.a ->> (p.stored + 6), p.a ->> (p.stored + 7)
+      FROM (
+        -- stored: a row written before 2026-12-02, whose last_attempt starts with the attempt's id.
+        SELECT d.id, d.last_attempt AS a, json_type(d.last_attempt, '$[0]') = 'text' AS stored, j.value ->> 4 AS derived
+        FROM json_each(${states}) AS j JOIN deliveries d ON d.id = j.value ->> 0
+        WHERE d.last_attempt IS NOT NULL
+      ) AS p`),
     update,
     rollupStatement(env, results),
   ] as const;

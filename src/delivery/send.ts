@@ -7,7 +7,7 @@ import type { Config } from "../config";
 import { answerError, cappedHeaders, hostOf, networkError } from "../core/attempt-errors";
 import { decryptSecret } from "../core/crypto";
 import { type FormatEvent, type FormatName, formats } from "../core/formats";
-import { newId } from "../core/ids";
+import { attemptIdOf } from "../core/ids";
 import { retryAfter } from "../core/receiver-signals";
 import { checkTargetUrl } from "../core/url-safety";
 import { LISTEN_SCHEME } from "../services/listen";
@@ -128,7 +128,7 @@ export async function sendAttempt(
 ): Promise<AttemptRecord> {
   const startedAt = Date.now();
   const record = (fields: Partial<AttemptRecord> & Pick<AttemptRecord, "outcome">): AttemptRecord => ({
-    id: newId("attempt"),
+    id: attemptIdOf(deliveryId, number),
     deliveryId,
     number,
     startedAt,

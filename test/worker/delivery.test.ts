@@ -1,5 +1,6 @@
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
+import { attemptIdOf } from "../../src/core/ids";
 import { call, createAccount, createSubscription } from "./harness";
 import { deliveryWithAttempts, emit, gapAfter, received, receiverUrl, settledDeliveries } from "./delivery-harness";
 
@@ -48,6 +49,9 @@ describe.concurrent("delivery through the real queue consumer", () => {
       [2, "http_status", 500],
       [3, "success", 200],
     ]);
+    // Attempt ids are derived, not stored: the two that moved out of the delivery's row kept the id
+    // they were shown with while they were its last attempt.
+    expect(detail.attempts.map((a: any) => a.id)).toEqual([1, 2, 3].map((n) => attemptIdOf(delivery.id, n)));
     const requests = await received(target.key);
     expect(new Set(requests.map((r) => r.headers["webhook-id"]))).toEqual(new Set([delivery.id]));
     // RETRY_SCHEDULE is 1,1,1 here: each retry waits about a second (on the service's own clock).

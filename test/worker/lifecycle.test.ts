@@ -17,6 +17,7 @@ import {
   type TransitionName,
 } from "../../src/core/delivery-state";
 import { HORIZON_MS, LATE_MS } from "../../src/core/throttle";
+import { attemptIdOf } from "../../src/core/ids";
 import { database, sqlAll, sqlRun } from "../../src/db/client";
 import * as lifecycle from "../../src/delivery/lifecycle";
 import { deliveryWithAttempts, emit, receiverUrl, settledDeliveries } from "./delivery-harness";
@@ -341,6 +342,37 @@ describe("the claim's lease", () => {
     error: null,
     responseHeaders: null,
     responseBody: null,
+  });
+
+  it("a last attempt written with its id (before ids were derived) keeps it, in the API and when the next attempt moves it out", async () => {
+    const { id: accountId, key } = await createAccount();
+    const sub = await createSubscription(key);
+    const now = Date.now();
+    const eventId = `evt_${crypto.randomUUID()}`;
+    const id = `dlv_${crypto.randomUUID()}`;
+    const legacyId = `att_${crypto.randomUUID()}`;
+    const legacy = JSON.stringify([legacyId, 1, now - 2000, 12, "http_status", 500, null, { "content-type": "text/plain" }, "boom"]);
+    await env.DB.batch([
+      env.DB.prepare(
+        "INSERT INTO events (id, account_id, type, subject, data, timestamp, created_at) VALUES (?, ?, 'document.updated', NULL, '{}', ?, ?)",
+      ).bind(eventId, accountId, now, now),
+      env.DB.prepare(
+        `INSERT INTO deliveries (id, event_id, subscription_id, account_id, status, attempts_count, series_base, next_attempt_at,
+          last_attempt, created_at, updated_at) VALUES (?, ?, ?, ?, 'pending', 1, 0, ?, ?, ?, ?)`,
+      ).bind(id, eventId, sub.id, accountId, now, legacy, now - 3000, now - 2000),
+    ]);
+    const first = { id: legacyId, number: 1, outcome: "http_status", status_code: 500, response_headers: { "content-type": "text/plain" }, response_body: "boom" };
+    expect((await call("GET", `/v1/deliveries/${id}`, { token: key })).json.attempts).toEqual([expect.objectContaining(first)]);
+
+    const second = { ...attemptOf(id, now), id: attemptIdOf(id, 2), number: 2, statusCode: 503 };
+    await lifecycle.settle(env, [{ attempt: second, verdict: { kind: "retry", delaySeconds: 1, nextAttemptAt: now + 1000 } }], now + 5);
+    const { json } = await call("GET", `/v1/deliveries/${id}`, { token: key });
+    expect(json.attempts).toEqual([
+      expect.objectContaining({ ...first, duration_ms: 12, started_at: new Date(now - 2000).toISOString() }),
+      expect.objectContaining({ id: attemptIdOf(id, 2), number: 2, status_code: 503 }),
+    ]);
+    const [moved] = await sqlAll<{ id: string; number: number }>(env.DB, sql`SELECT id, number FROM attempts WHERE delivery_id = ${id}`);
+    expect(moved).toEqual({ id: legacyId, number: 1 });
   });
 
   it("a settled delivery is free at once, though its batch's lease runs on: its retry is claimed when due", async () => {

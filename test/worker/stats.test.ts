@@ -7,6 +7,7 @@
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { database } from "../../src/db/client";
+import { decodeAttempt } from "../../src/delivery/attempt-log";
 import { settleStatements } from "../../src/delivery/lifecycle";
 import { HOUR_MS, hourOf } from "../../src/delivery/rollup";
 import { sweep } from "../../src/delivery/sweep";
@@ -51,12 +52,12 @@ async function wholeLog(): Promise<LoggedDelivery[]> {
     outcome,
   });
   return rows.map((d) => {
-    const last = JSON.parse(d.last_attempt);
+    const last = decodeAttempt(d.id, d.last_attempt);
     return {
       status: d.status,
       attempts: [
         ...earlier.filter((a) => a.delivery_id === d.id).map((a) => attempt(a.started_at, a.duration_ms, a.outcome)),
-        attempt(last[2], last[3], last[4]),
+        attempt(last.startedAt, last.durationMs, last.outcome),
       ],
     };
   });
