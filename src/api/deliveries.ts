@@ -1,6 +1,6 @@
 /** The delivery log and the tools over it: test, redeliver, recover. */
 import { createRoute, z } from "@hono/zod-openapi";
-import { and, asc, eq } from "drizzle-orm";
+import { and, asc, eq, sql } from "drizzle-orm";
 import { idRegex } from "../core/ids";
 import { notFound, ProblemError } from "../core/problem";
 import { database } from "../db/client";
@@ -9,7 +9,7 @@ import { afterCursor, newestFirst, toPage } from "../db/pagination";
 import { accounts, attempts, deliveries } from "../db/schema";
 import { frozenProblem, isFrozen } from "../delivery/account-move";
 import { attemptsOf } from "../delivery/attempt-log";
-import { deliveryColumns, deliveryStatusIs } from "../delivery/lifecycle";
+import { deliveryAccountSql, deliveryColumns, deliveryOfAccount, deliveryStatusIs } from "../delivery/lifecycle";
 import { recover, redeliver, sendTestEvent } from "../services/redelivery";
 import { findSubscription } from "../services/subscriptions";
 import { type AppContext, createRouter, requireAccount } from "./context";
@@ -45,11 +45,9 @@ async function visibleDelivery(c: AppContext, id: string) {
   const principal = c.get("principal");
   const read = async (env: Env) => {
     const [row] = await database(env.DB)
-      .select(deliveryColumns())
+      .select({ ...deliveryColumns(), accountId: deliveryAccountSql(sql`${deliveries}`) })
       .from(deliveries)
-      .where(
-        and(eq(deliveries.id, id), principal.kind === "account" ? eq(deliveries.accountId, principal.account.id) : undefined),
-      );
+      .where(and(eq(deliveries.id, id), principal.kind === "account" ? deliveryOfAccount(principal.account.id) : undefined));
     return row ?? null;
   };
   // An account's deliveries are on its shard; the operator's may be on any.
@@ -146,7 +144,7 @@ export const deliveryRoutes = createRouter()
       const { row: delivery, env } = await visibleDelivery(c, c.req.valid("param").id);
       // The operator's redelivery waits, like the account's own writes (api/auth), while a move freezes the account.
       const [owner] =
-        c.get("principal").kind === "operator"
+        c.get("principal").kind === "operator" && delivery.accountId !== null
           ? await database(control(c.env)).select().from(accounts).where(eq(accounts.id, delivery.accountId))
           : [];
       if (owner && isFrozen(owner)) throw frozenProblem(owner);

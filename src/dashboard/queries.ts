@@ -6,7 +6,7 @@ import { and, asc, eq, getTableColumns, inArray, isNull, type SQL, sql } from "d
 import type { DeliveryStatus } from "../core/delivery-state";
 import { database } from "../db/client";
 import { attemptsOf, decodeAttempt } from "../delivery/attempt-log";
-import { deliveryColumns, deliveryStatusIs, statusSql } from "../delivery/lifecycle";
+import { deliveryColumns, deliveryOfAccount, deliveryStatusIs, statusSql } from "../delivery/lifecycle";
 import { afterCursor, newestFirst, toPage } from "../db/pagination";
 import {
   type AttemptRow,
@@ -87,7 +87,7 @@ export async function ownedDelivery(env: Env, accountId: string, id: string): Pr
   const [row] = await database(env.DB)
     .select(deliveryColumns())
     .from(deliveries)
-    .where(and(eq(deliveries.id, id), eq(deliveries.accountId, accountId)))
+    .where(and(eq(deliveries.id, id), deliveryOfAccount(accountId)))
     .limit(1);
   return row ?? null;
 }
@@ -99,7 +99,7 @@ export async function lastAttempt(env: Env, accountId: string, subscriptionId: s
     .from(deliveries)
     .leftJoin(events, eq(events.id, deliveries.eventId))
     .where(
-      and(eq(deliveries.id, deliveryId), eq(deliveries.accountId, accountId), eq(deliveries.subscriptionId, subscriptionId)),
+      and(eq(deliveries.id, deliveryId), deliveryOfAccount(accountId), eq(deliveries.subscriptionId, subscriptionId)),
     )
     .limit(1);
   return row?.lastAttempt ? { attempt: decodeAttempt(row.id, row.lastAttempt), eventType: row.eventType } : null;

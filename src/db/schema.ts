@@ -139,8 +139,8 @@ export const deliveries = sqliteTable(
   {
     id: text("id").primaryKey(),
     eventId: text("event_id").notNull(),
+    /** Whose account the delivery is: its subscription's (deleted ones in deleted_subscriptions); no account_id since migration 0016. */
     subscriptionId: text("subscription_id").notNull(),
-    accountId: text("account_id").notNull(),
     status: text("status", { enum: DELIVERY_STATUSES }).notNull(),
     attemptsCount: integer("attempts_count").notNull().default(0),
     /** attempts_count when the current series began (a redelivery starts a fresh series). */

@@ -128,13 +128,20 @@ export const forgetHome = (accountId: string): void => void homes.delete(account
  * answer that is not null, with that shard's view; null when none has it. Found on several (an
  * account being moved), the answer of the shard `accountOf` the value lives on.
  */
-export async function findOnShards<T>(env: Env, find: (shard: ShardEnv) => Promise<T | null | undefined>, accountOf?: (value: T) => string) {
+export async function findOnShards<T>(
+  env: Env,
+  find: (shard: ShardEnv) => Promise<T | null | undefined>,
+  accountOf?: (value: T) => string | null,
+) {
   const shards = allShards(env);
   const found = await Promise.all(shards.map((s) => find(s)));
   const hits = found.flatMap((value, i) => (value === null || value === undefined ? [] : [{ value: value as T, shard: shards[i] }]));
   // On two shards while a move copies its account: the one the account lives on now has it as it is.
-  if (hits.length > 1 && accountOf) {
-    const home = await homeOf(env, accountOf(hits[0].value), { fresh: true });
+  // (A copy may not say whose it is: a delivery's account is its subscription's, which a shard the
+  // account left may no longer have.)
+  const account = hits.length > 1 && accountOf ? hits.map((h) => accountOf(h.value)).find((a) => a) : undefined;
+  if (account) {
+    const home = await homeOf(env, account, { fresh: true });
     return hits.find((h) => h.shard.SHARD === home.SHARD) ?? hits[0];
   }
   return hits[0] ?? null;

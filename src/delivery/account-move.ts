@@ -32,7 +32,7 @@ import { type AccountRow, accounts, apiKeys, listenSessions, subscriptions } fro
 import { control, forgetHome, livesOn, type ShardEnv, shardEnv } from "../db/shards";
 import { eraseFromShard } from "../services/accounts";
 import { enqueueDeliveries } from "../services/enqueue";
-import { promoteFreshOfAccountStatement, statusIsSql } from "./lifecycle";
+import { deliveryOfAccountSql, promoteFreshOfAccountStatement, statusIsSql } from "./lifecycle";
 
 /** Rows read per chunk; a chunk's write is split further so that no JSON parameter passes ~1.5 MB. */
 const CHUNK_ROWS = 500;
@@ -134,8 +134,8 @@ const LIVE: Copied[] = [
   {
     name: "deliveries",
     read: (src, s, limit) =>
-      sqlAll(src.DB, sql`SELECT * FROM deliveries INDEXED BY deliveries_due WHERE next_attempt_at IS NOT NULL
-        AND account_id = ${s.accountId} AND id > ${s.cursor ?? ""} ORDER BY id LIMIT ${limit}`),
+      sqlAll(src.DB, sql`SELECT d.* FROM deliveries AS d INDEXED BY deliveries_due WHERE d.next_attempt_at IS NOT NULL
+        AND ${deliveryOfAccountSql(sql.raw("d"), s.accountId)} AND d.id > ${s.cursor ?? ""} ORDER BY d.id LIMIT ${limit}`),
     cursorOf: (r) => String(r.id),
   },
 ];
@@ -259,7 +259,7 @@ export class AccountMove extends DurableObject<Env> {
         // drain, the copy and the switch find it through deliveries_due.
         await promoteFreshOfAccountStatement(src, s.accountId);
         const [{ n }] = await sqlAll<{ n: number }>(src.DB, sql`
-          SELECT count(*) AS n FROM deliveries d WHERE next_attempt_at IS NOT NULL AND account_id = ${s.accountId}
+          SELECT count(*) AS n FROM deliveries d WHERE next_attempt_at IS NOT NULL AND ${deliveryOfAccountSql(sql.raw("d"), s.accountId)}
             AND ${statusIsSql(sql.raw("d"), "in_flight", Date.now())}`);
         if (n > 0) return 500;
         const subs = await sqlAll<{ id: string }>(src.DB, sql`
@@ -320,7 +320,8 @@ export class AccountMove extends DurableObject<Env> {
         forgetHome(s.accountId);
         // What waits to be sent goes to the target's queue, each when due (the target's sweep is the safety net).
         const pending = await sqlAll<{ id: string; next_attempt_at: number }>(dst.DB, sql`
-          SELECT id, next_attempt_at FROM deliveries WHERE next_attempt_at IS NOT NULL AND status = 'pending' AND account_id = ${s.accountId}`);
+          SELECT id, next_attempt_at FROM deliveries d WHERE next_attempt_at IS NOT NULL AND status = 'pending'
+            AND ${deliveryOfAccountSql(sql.raw("d"), s.accountId)}`);
         const now = Date.now();
         const byDelay = new Map<number, string[]>();
         for (const d of pending) {

@@ -29,7 +29,6 @@ export interface NewDelivery {
   id: string;
   eventId: string;
   subscriptionId: string;
-  accountId: string;
   status: "pending" | "skipped";
 }
 
@@ -48,12 +47,12 @@ const lateDueSql = (pending: SQL, now: number) =>
 
 /** create: one JSON parameter for every row, so 100 events x 20 subscriptions stay within D1's 100 bound parameters. */
 export function createStatement(env: Env, rows: NewDelivery[], now: number) {
-  const values = rows.map((d) => [d.id, d.eventId, d.subscriptionId, d.accountId, d.status]);
+  const values = rows.map((d) => [d.id, d.eventId, d.subscriptionId, d.status]);
   return sqlRun(env.DB, sql`
-    INSERT INTO deliveries (id, event_id, subscription_id, account_id, status, attempts_count, series_base,
+    INSERT INTO deliveries (id, event_id, subscription_id, status, attempts_count, series_base,
       next_attempt_at, created_at, updated_at)
-    SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, 0, 0,
-      ${lateDueSql(sql`value ->> 4 = 'pending'`, now)}, ${now}, ${now}
+    SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, 0, 0,
+      ${lateDueSql(sql`value ->> 3 = 'pending'`, now)}, ${now}, ${now}
     FROM json_each(${JSON.stringify(values)})`);
 }
 
@@ -70,9 +69,9 @@ const SQL_UUID = sql.raw(`lower(hex(randomblob(4))) || '-' || lower(hex(randombl
  */
 export function fanOutStatement(env: Env, events: unknown[][], now: number) {
   return sqlAll<{ id: string; event_id: string; subscription_id: string; status: "pending" | "skipped" }>(env.DB, sql`
-    INSERT INTO deliveries (id, event_id, subscription_id, account_id, status, attempts_count, series_base,
+    INSERT INTO deliveries (id, event_id, subscription_id, status, attempts_count, series_base,
       next_attempt_at, created_at, updated_at)
-    SELECT 'dlv_' || ${SQL_UUID}, e.value ->> 0, s.id, s.account_id, CASE WHEN s.active THEN 'pending' ELSE 'skipped' END,
+    SELECT 'dlv_' || ${SQL_UUID}, e.value ->> 0, s.id, CASE WHEN s.active THEN 'pending' ELSE 'skipped' END,
       0, 0, ${lateDueSql(sql`s.active`, now)}, ${now}, ${now}
     FROM json_each(${JSON.stringify(events)}) AS e
       JOIN subscriptions s ON s.account_id = e.value ->> 1
@@ -88,9 +87,9 @@ export function fanOutStatement(env: Env, events: unknown[][], now: number) {
 /** createTestSend: the test event's delivery, already sent; settleStatements in the same batch finishes it. */
 export function createTestSendStatement(env: Env, d: Omit<NewDelivery, "status" | "nextAttemptAt">, now: number) {
   return sqlRun(env.DB, sql`
-    INSERT INTO deliveries (id, event_id, subscription_id, account_id, status, attempts_count, series_base,
+    INSERT INTO deliveries (id, event_id, subscription_id, status, attempts_count, series_base,
       created_at, updated_at)
-    VALUES (${d.id}, ${d.eventId}, ${d.subscriptionId}, ${d.accountId}, 'in_flight', 0, 0, ${now}, ${now})`);
+    VALUES (${d.id}, ${d.eventId}, ${d.subscriptionId}, 'in_flight', 0, 0, ${now}, ${now})`);
 }
 
 export interface ClaimedDelivery {
@@ -164,6 +163,24 @@ export const deliveryColumns = (now = Date.now()) => ({ ...getTableColumns(deliv
 /** A filter by status for a drizzle query on the deliveries table. */
 export const deliveryStatusIs = (status: DeliveryStatus, now = Date.now()) => statusIsSql(TABLE, status, now);
 
+/**
+ * A delivery `d` (a table name or alias) of the account: one of its subscriptions', live or
+ * deleted. A delivery keeps no account id of its own (migration 0016): a subscription never
+ * changes account, and a deleted one stays in deleted_subscriptions while it has deliveries.
+ * Two lookups by key.
+ */
+export const deliveryOfAccountSql = (d: SQL, accountId: string) => sql`(
+  EXISTS (SELECT 1 FROM subscriptions WHERE id = ${d}.subscription_id AND account_id = ${accountId})
+  OR EXISTS (SELECT 1 FROM deleted_subscriptions WHERE account_id = ${accountId} AND id = ${d}.subscription_id))`;
+
+/** The account of a delivery `d`, by its subscription, live or deleted (see deliveryOfAccountSql). */
+export const deliveryAccountSql = (d: SQL) => sql<string | null>`coalesce(
+  (SELECT account_id FROM subscriptions WHERE id = ${d}.subscription_id),
+  (SELECT account_id FROM deleted_subscriptions WHERE id = ${d}.subscription_id))`;
+
+/** A filter for a drizzle query on the deliveries table: the account's (deliveryOfAccountSql). */
+export const deliveryOfAccount = (accountId: string) => deliveryOfAccountSql(TABLE, accountId);
+
 const idleSlots: string[] = [];
 
 /**
@@ -209,8 +226,8 @@ export async function claim(env: Env, ids: string[], now: number, leases: { byPo
         FROM json_each(${leaseList}) AS l JOIN deliveries d ON d.id = l.value ->> 0
         WHERE ${statusIsSql(sql.raw("d"), "pending", now)} AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= ${now + 1000})
           -- Not an account frozen here by a move, or moved away (src/delivery/account-move.ts): the target sends those.
-          AND NOT EXISTS (SELECT 1 FROM accounts a WHERE a.id = d.account_id AND a.id != ${SYSTEM_ACCOUNT_ID}
-            AND NOT ${livesHereSql(env, "a")})) AS c
+          AND NOT EXISTS (SELECT 1 FROM subscriptions s JOIN accounts a ON a.id = s.account_id
+            WHERE s.id = d.subscription_id AND a.id != ${SYSTEM_ACCOUNT_ID} AND NOT ${livesHereSql(env, "a")})) AS c
       HAVING count(*) > 0
       ON CONFLICT (slot) DO UPDATE SET at = excluded.at, until = excluded.until, held = excluded.held
       RETURNING held`),
@@ -222,7 +239,7 @@ export async function claim(env: Env, ids: string[], now: number, leases: { byPo
         JOIN deliveries d ON d.id = h.value ->> 0
         JOIN events e ON e.id = d.event_id
         JOIN subscriptions s ON s.id = d.subscription_id
-        JOIN accounts a ON a.id = d.account_id
+        JOIN accounts a ON a.id = s.account_id
       WHERE l.slot = ${slot} AND l.at = ${now}`),
   ]);
   const position = new Map(ids.map((id, i) => [id, i]));

@@ -7,7 +7,7 @@
 import { sql } from "drizzle-orm";
 import { bucketColumn, bucketOf, BUCKETS } from "../core/duration-histogram";
 import { sqlRun } from "../db/client";
-import type { Recorded } from "./lifecycle";
+import { deliveryAccountSql, type Recorded } from "./lifecycle";
 
 export const HOUR_MS = 60 * 60 * 1000;
 
@@ -24,8 +24,8 @@ const BUCKET_ADDS = sql.raw(columns.map((c) => `${c} = ${c} + excluded.${c}`).jo
 
 /**
  * For the settle batch: its attempts added to their (subscription, hour) rows. The delivery's
- * row names the subscription and account (a delivery deleted meanwhile adds nothing, as its
- * settle records nothing).
+ * row names the subscription, and the subscription the account (a delivery deleted meanwhile
+ * adds nothing, as its settle records nothing).
  */
 export function rollupStatement(env: Env, results: readonly Recorded[]) {
   const rows = results.map(({ attempt, verdict }) => [
@@ -39,11 +39,15 @@ export function rollupStatement(env: Env, results: readonly Recorded[]) {
   return sqlRun(env.DB, sql`
     INSERT INTO attempt_rollups (account_id, subscription_id, hour, attempts, succeeded, http_status, timeout, network,
       deliveries_failed, max_ms, ${COLUMN_LIST})
-    SELECT d.account_id, d.subscription_id, j.value ->> 1, count(*), sum(j.value ->> 2 = 'success'),
+    SELECT j.account_id, j.subscription_id, j.value ->> 1, count(*), sum(j.value ->> 2 = 'success'),
       sum(j.value ->> 2 = 'http_status'), sum(j.value ->> 2 = 'timeout'), sum(j.value ->> 2 = 'network'),
       sum(j.value ->> 4), max(j.value ->> 5), ${BUCKET_SUMS}
-    FROM json_each(${JSON.stringify(rows)}) AS j JOIN deliveries d ON d.id = j.value ->> 0
-    GROUP BY d.account_id, d.subscription_id, j.value ->> 1
+    FROM (
+      SELECT j.value, d.subscription_id, ${deliveryAccountSql(sql.raw("d"))} AS account_id
+      FROM json_each(${JSON.stringify(rows)}) AS j JOIN deliveries d ON d.id = j.value ->> 0
+    ) AS j
+    WHERE j.account_id IS NOT NULL
+    GROUP BY j.subscription_id, j.value ->> 1
     ON CONFLICT (account_id, subscription_id, hour) DO UPDATE SET attempts = attempts + excluded.attempts,
       succeeded = succeeded + excluded.succeeded, http_status = http_status + excluded.http_status,
       timeout = timeout + excluded.timeout, network = network + excluded.network,

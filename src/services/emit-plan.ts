@@ -11,6 +11,9 @@ import { schemaErrors } from "../core/json-schema";
 import { type Matchable, subscriptionMatches } from "../core/matching";
 import { type FieldError, ProblemError } from "../core/problem";
 import type { NewDelivery } from "../delivery/lifecycle";
+
+/** A delivery the plan creates, and whose account it is (not stored: its subscription says it). */
+export type PlannedDelivery = NewDelivery & { accountId: string };
 import { type EmitEventInput, type EmitResultBody, MAX_DATA_BYTES } from "./emit-schema";
 
 /** An idempotency key as stored: its account and `request:…` (the header) or `event:…` (one event). */
@@ -77,7 +80,8 @@ export type EmitPlan =
   | {
       kind: "write";
       events: EventRow[];
-      deliveries: NewDelivery[];
+      /** With each one's account: an emit call writes each account's part on that account's shard. */
+      deliveries: PlannedDelivery[];
       remember: RememberRow[];
       body: EmitResultBody;
       /** The deliveries to enqueue once written. */
@@ -153,7 +157,7 @@ export function planEmit(call: PreparedCall, found: Found, now: number): EmitPla
 
   // Fan-out: each event to every matching subscription of its account; a switched-off one records it as skipped.
   const events: EventRow[] = [];
-  const deliveries: NewDelivery[] = [];
+  const deliveries: PlannedDelivery[] = [];
   const remember: RememberRow[] = [];
   const answers: EmitResultBody["data"] = [];
   call.events.forEach((p, i) => {

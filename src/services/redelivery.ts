@@ -70,7 +70,7 @@ export async function sendTestEvent(env: Env, config: Config, sub: SubscriptionR
       VALUES (${event.id}, ${sub.accountId}, ${event.type}, ${event.subject}, ${event.data}, ${now}, ${now})`),
     lifecycle.createTestSendStatement(
       env,
-      { id: deliveryId, eventId: event.id, subscriptionId: sub.id, accountId: sub.accountId },
+      { id: deliveryId, eventId: event.id, subscriptionId: sub.id },
       now,
     ),
     ...lifecycle.settleStatements(env, [{ attempt, verdict: success ? { kind: "delivered" } : { kind: "failed" } }], Date.now()),

@@ -2,13 +2,13 @@
 /**
  * A deployment that applied the earlier migrations upgrades in place: the log's tables are
  * rebuilt WITHOUT ROWID (migration 0004) with every row kept, and subscriptions gain
- * throttle_rate (0010), and the sweep's scan for new deliveries starts at the upgrade (0014), in
- * workerd's own SQLite.
+ * throttle_rate (0010), and the sweep's scan for new deliveries starts at the upgrade (0014), and
+ * deliveries lose their account_id and nothing else (0016), in workerd's own SQLite.
  */
 import { expect, it } from "vitest";
 import { migrateBefore, migrateFrom, useDatabases } from "./migration-harness";
 
-const { DB: db, UPGRADED: upgraded, MARKED: marked } = await useDatabases("DB", "UPGRADED", "MARKED");
+const { DB: db, UPGRADED: upgraded, MARKED: marked, LEAN: lean } = await useDatabases("DB", "UPGRADED", "MARKED", "LEAN");
 
 it("0004 rebuilds events, deliveries, attempts and idempotency keys without rowid, keeping their rows; 0006 keeps deleted subscriptions", async () => {
   await migrateBefore(db, "0004_");
@@ -93,4 +93,32 @@ it("0014 starts the sweep's scan for new deliveries at the upgrade: deliveries w
   expect(mark.results[0].at).toBeGreaterThanOrEqual(now - 1000);
   expect(mark.results[0].at).toBeLessThanOrEqual(Date.now() + 1000);
   expect(await marked.prepare("SELECT status, next_attempt_at FROM deliveries").first()).toEqual({ status: "pending", next_attempt_at: now });
+});
+
+it("0016 drops deliveries.account_id and keeps every delivery and its other columns as they were", async () => {
+  await migrateBefore(lean, "0016_");
+  const now = Date.now();
+  const last = JSON.stringify(["att_1", 1, now, 12, "success", 200, null, { "content-type": "text/plain" }, "ok"]);
+  await lean.batch([
+    lean.prepare("INSERT INTO accounts (id, name, plan, created_at, updated_at) VALUES ('acct_1', 'a', 'pro', ?, ?)").bind(now, now),
+    lean.prepare("INSERT INTO events (id, account_id, type, subject, data, timestamp, created_at) VALUES ('evt_1', 'acct_1', 't', NULL, '{}', ?, ?)").bind(now, now),
+    lean
+      .prepare(
+        `INSERT INTO deliveries (id, event_id, subscription_id, account_id, status, attempts_count, series_base, next_attempt_at, lease_until,
+           last_attempt, created_at, updated_at)
+         VALUES ('dlv_1', 'evt_1', 'sub_1', 'acct_1', 'delivered', 1, 0, NULL, NULL, ?, ?, ?), ('dlv_2', 'evt_1', 'sub_2', 'acct_1', 'pending', 0, 0, ?, NULL, NULL, ?, ?)`,
+      )
+      .bind(last, now, now + 1, now, now, now),
+  ]);
+  await migrateFrom(lean);
+  const { results } = await lean.prepare("SELECT * FROM deliveries ORDER BY id").all();
+  expect(results).toEqual([
+    { id: "dlv_1", event_id: "evt_1", subscription_id: "sub_1", status: "delivered", attempts_count: 1, series_base: 0, next_attempt_at: null,
+      lease_until: null, last_attempt: last, created_at: now, updated_at: now + 1 },
+    { id: "dlv_2", event_id: "evt_1", subscription_id: "sub_2", status: "pending", attempts_count: 0, series_base: 0, next_attempt_at: now,
+      lease_until: null, last_attempt: null, created_at: now, updated_at: now },
+  ]);
+  // The indexes the log reads through are still there.
+  const indexes = await lean.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'deliveries' ORDER BY name").all<{ name: string }>();
+  expect(indexes.results.map((r) => r.name)).toEqual(["deliveries_due", "deliveries_subscription"]);
 });

@@ -29,6 +29,16 @@ async function rowsOn(table: string, column: string, value: string) {
   return [await count(shards[0]), await count(shards[1])];
 }
 
+/** The deliveries to these subscriptions on each shard (a delivery's account is its subscription's). */
+async function deliveriesOn(subscriptionIds: string[]) {
+  const count = async (db: D1Database) =>
+    (await db
+      .prepare("SELECT count(*) AS n FROM deliveries WHERE subscription_id IN (SELECT value FROM json_each(?))")
+      .bind(JSON.stringify(subscriptionIds))
+      .first<{ n: number }>())?.n ?? 0;
+  return [await count(shards[0]), await count(shards[1])];
+}
+
 describe("accounts on two shards", () => {
   it("places an account where the operator says, shows its shard, and refuses a shard that does not exist", async () => {
     const on1 = await accountOn(1);
@@ -200,9 +210,9 @@ describe("accounts on two shards", () => {
       env.DB_1!.prepare("INSERT INTO events (id, account_id, type, data, timestamp, created_at) VALUES (?, ?, 'document.updated', '{}', ?, ?)").bind(eventId, id, now, now - 60_000),
       env.DB_1!
         .prepare(
-          "INSERT INTO deliveries (id, event_id, subscription_id, account_id, status, attempts_count, series_base, next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, ?, 'pending', 0, 0, ?, ?, ?)",
+          "INSERT INTO deliveries (id, event_id, subscription_id, status, attempts_count, series_base, next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, 'pending', 0, 0, ?, ?, ?)",
         )
-        .bind(deliveryId, eventId, sub.id, id, now - 60_000, now - 60_000, now - 60_000),
+        .bind(deliveryId, eventId, sub.id, now - 60_000, now - 60_000, now - 60_000),
     ]);
     await exports.default.scheduled();
     await waitFor("the swept delivery", async () => (await received(target.key)).length === 1);
@@ -262,18 +272,19 @@ describe("accounts on two shards", () => {
 
   it("deleting an account on shard 1 removes its rows from both databases", async () => {
     const { id, key } = await accountOn(1);
-    await createSubscription(key, { url: receiverUrl("ok").url });
+    const sub = await createSubscription(key, { url: receiverUrl("ok").url });
     const event = await emit(id);
     await settledDeliveries(event.id);
+    expect(await deliveriesOn([sub.id])).toEqual([0, 1]);
     expect((await call("DELETE", `/v1/accounts/${id}`)).status).toBe(204);
     for (const [table, column] of [
       ["accounts", "id"],
       ["subscriptions", "account_id"],
       ["events", "account_id"],
-      ["deliveries", "account_id"],
     ]) {
       expect(await rowsOn(table, column, id), table).toEqual([0, 0]);
     }
+    expect(await deliveriesOn([sub.id])).toEqual([0, 0]);
     expect(await rowsOn("api_keys", "account_id", id)).toEqual([0, 0]);
     expectProblem(await call("GET", "/v1/account", { token: key }), 401);
   });
@@ -283,10 +294,12 @@ describe("moving an account", () => {
   it("moves an account while its events flow: every event delivered once, its whole log on the new shard, nothing left on the old", async () => {
     const { id, key } = await accountOn(0);
     const targets = [receiverUrl("ok"), receiverUrl("ok")];
-    for (const t of targets) await createSubscription(key, { url: t.url });
+    const subscriptionIds: string[] = [];
+    for (const t of targets) subscriptionIds.push((await createSubscription(key, { url: t.url })).id);
     // A receiver that always fails: its deliveries are retried (1 s apart here) across the move, then switched off.
     const failing = receiverUrl("status/500");
     const failingSub = await createSubscription(key, { url: failing.url });
+    subscriptionIds.push(failingSub.id);
     const other = await accountOn(0);
     const otherTarget = receiverUrl("ok");
     await createSubscription(other.key, { url: otherTarget.url });
@@ -352,7 +365,7 @@ describe("moving an account", () => {
 
     // The whole log is on shard 1, none of it on shard 0; the other account is untouched.
     expect(await rowsOn("events", "account_id", id)).toEqual([0, eventIds.length]);
-    expect(await rowsOn("deliveries", "account_id", id)).toEqual([0, 3 * eventIds.length]);
+    expect(await deliveriesOn(subscriptionIds)).toEqual([0, 3 * eventIds.length]);
     expect(await rowsOn("subscriptions", "account_id", id)).toEqual([0, 3]);
     expect(await rowsOn("idempotency_keys", "account_id", id)).toEqual([0, 40]);
     // Its key stays on the control database (shard 0) and has its copy on shard 1 now.

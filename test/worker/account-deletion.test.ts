@@ -12,17 +12,28 @@ import { deleteAccount } from "../../src/services/accounts";
 import { emit, received, receiverUrl, settledDeliveries, waitFor } from "./delivery-harness";
 import { BASE, call, createAccount, createSubscription, expectProblem, MISSING_ACCOUNT_ID } from "./harness";
 
+/** Every subscription id each account was seen with (a delivery keeps no account id: it is its subscription's). */
+const subscriptionsSeen = new Map<string, Set<string>>();
+
 /** Every row that belongs to the account, table by table. */
 async function rowsOf(accountId: string) {
   const count = (query: string) => env.DB.prepare(query).bind(accountId).first<number>("n");
+  const seen = subscriptionsSeen.get(accountId) ?? new Set<string>();
+  subscriptionsSeen.set(accountId, seen);
+  const { results } = await env.DB.prepare("SELECT id FROM subscriptions WHERE account_id = ?1 UNION SELECT id FROM deleted_subscriptions WHERE account_id = ?1")
+    .bind(accountId)
+    .all<{ id: string }>();
+  for (const r of results) seen.add(r.id);
+  const ofSeen = (query: string) => env.DB.prepare(query).bind(JSON.stringify([...seen])).first<number>("n");
+  const theirs = "SELECT id FROM deliveries WHERE subscription_id IN (SELECT value FROM json_each(?))";
   return {
     accounts: await count("SELECT count(*) AS n FROM accounts WHERE id = ?"),
     api_keys: await count("SELECT count(*) AS n FROM api_keys WHERE account_id = ?"),
     subscriptions: await count("SELECT count(*) AS n FROM subscriptions WHERE account_id = ?"),
     listen_sessions: await count("SELECT count(*) AS n FROM listen_sessions WHERE account_id = ?"),
     events: await count("SELECT count(*) AS n FROM events WHERE account_id = ?"),
-    deliveries: await count("SELECT count(*) AS n FROM deliveries WHERE account_id = ?"),
-    attempts: await count("SELECT count(*) AS n FROM attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE account_id = ?)"),
+    deliveries: await ofSeen(`SELECT count(*) AS n FROM (${theirs})`),
+    attempts: await ofSeen(`SELECT count(*) AS n FROM attempts WHERE delivery_id IN (${theirs})`),
     idempotency_keys: await count("SELECT count(*) AS n FROM idempotency_keys WHERE account_id = ?"),
   };
 }

@@ -29,8 +29,8 @@ interface DeliveryRowInput {
 
 const insertDelivery = (d: DeliveryRowInput) =>
   env.DB.prepare(
-    "INSERT INTO deliveries (id, event_id, subscription_id, account_id, status, attempts_count, series_base, next_attempt_at, lease_until, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)",
-  ).bind(d.id, d.eventId, d.subscriptionId, d.accountId, d.status, d.attemptsCount ?? 0, d.nextAttemptAt, d.leaseUntil ?? null, d.createdAt, d.createdAt);
+    "INSERT INTO deliveries (id, event_id, subscription_id, status, attempts_count, series_base, next_attempt_at, lease_until, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?)",
+  ).bind(d.id, d.eventId, d.subscriptionId, d.status, d.attemptsCount ?? 0, d.nextAttemptAt, d.leaseUntil ?? null, d.createdAt, d.createdAt);
 
 /**
  * A delivery to a new account's "ok" receiver, written straight to D1 with its event (no queue

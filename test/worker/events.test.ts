@@ -182,6 +182,12 @@ describe.concurrent("reading events", () => {
         [[e.id, kept.id], [e.id, gone.id]].sort(),
       );
     }
+    // A delivery's account is its subscription's: a deleted one's delivery is still the account's own, and no one else's.
+    const orphan = before.find((d: any) => d.subscription_id === gone.id);
+    expect((await call("GET", `/v1/deliveries/${orphan.id}`, { token: key })).json).toMatchObject({ id: orphan.id, status: "delivered" });
+    const stranger = await createAccount();
+    expectProblem(await call("GET", `/v1/deliveries/${orphan.id}`, { token: stranger.key }), 404);
+    expect((await call("GET", `/v1/deliveries/${orphan.id}`)).json).toMatchObject({ id: orphan.id, subscription_id: gone.id });
   });
 
   it("pages through events with a cursor, newest first", async () => {

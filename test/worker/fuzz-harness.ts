@@ -119,9 +119,10 @@ const PARTIAL_ROWS: Record<string, string> = {
   events_without_account: "SELECT count(*) AS n FROM events WHERE account_id NOT IN (SELECT id FROM accounts)",
   deliveries_without_event: "SELECT count(*) AS n FROM deliveries d WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.id = d.event_id)",
   attempts_without_delivery: "SELECT count(*) AS n FROM attempts t WHERE NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.id = t.delivery_id)",
+  // A delivery's account is its subscription's, live or deleted: one must say it, and be its event's.
   deliveries_across_accounts:
     "SELECT count(*) AS n FROM deliveries d JOIN events e ON e.id = d.event_id LEFT JOIN subscriptions s ON s.id = d.subscription_id " +
-    "WHERE d.account_id != e.account_id OR (s.id IS NOT NULL AND s.account_id != e.account_id)",
+    "LEFT JOIN deleted_subscriptions x ON x.id = d.subscription_id WHERE coalesce(s.account_id, x.account_id, '') != e.account_id",
   subscriptions_without_secret: "SELECT count(*) AS n FROM subscriptions WHERE secret_enc IS NULL AND format != 'clara'",
   smartshape_without_token_hash: "SELECT count(*) AS n FROM subscriptions WHERE format = 'smartshape' AND derived_enc IS NULL",
   rollups_without_account: "SELECT count(*) AS n FROM attempt_rollups WHERE account_id NOT IN (SELECT id FROM accounts)",

@@ -40,10 +40,10 @@ async function oneOfEach() {
     ...DELIVERY_STATUSES.map((status) => {
       const waiting = status === "pending" || status === "in_flight";
       return env.DB.prepare(
-        `INSERT INTO deliveries (id, event_id, subscription_id, account_id, status, attempts_count, series_base,
-          next_attempt_at, lease_until, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 1, 0, ?, ?, ?, ?)`,
+        `INSERT INTO deliveries (id, event_id, subscription_id, status, attempts_count, series_base,
+          next_attempt_at, lease_until, created_at, updated_at) VALUES (?, ?, ?, ?, 1, 0, ?, ?, ?, ?)`,
       ).bind(
-        ...[ids[status], eventId, sub.id, accountId, status],
+        ...[ids[status], eventId, sub.id, status],
         waiting ? now - LONG_AGO : null,
         status === "in_flight" ? now - 1 : null,
         ...[now - LONG_AGO, now],
@@ -305,7 +305,7 @@ describe("the claim's lease", () => {
     await database(env.DB).batch([
       sqlRun(env.DB, sql`INSERT INTO events (id, account_id, type, subject, data, timestamp, created_at)
         VALUES (${eventId}, ${accountId}, 'document.updated', NULL, '{}', ${now}, ${now})`),
-      lifecycle.createStatement(env, [{ id, eventId, subscriptionId: sub.id, accountId, status: "pending" }], now),
+      lifecycle.createStatement(env, [{ id, eventId, subscriptionId: sub.id, status: "pending" }], now),
     ]);
     const claimed = await lifecycle.claim(env, [id], now, { byPosition: [60_000], throttled: 60_000 }, newSlot());
     expect(claimed.map((d) => d.id)).toEqual([id]);
@@ -357,9 +357,9 @@ describe("the claim's lease", () => {
         "INSERT INTO events (id, account_id, type, subject, data, timestamp, created_at) VALUES (?, ?, 'document.updated', NULL, '{}', ?, ?)",
       ).bind(eventId, accountId, now, now),
       env.DB.prepare(
-        `INSERT INTO deliveries (id, event_id, subscription_id, account_id, status, attempts_count, series_base, next_attempt_at,
-          last_attempt, created_at, updated_at) VALUES (?, ?, ?, ?, 'pending', 1, 0, ?, ?, ?, ?)`,
-      ).bind(id, eventId, sub.id, accountId, now, legacy, now - 3000, now - 2000),
+        `INSERT INTO deliveries (id, event_id, subscription_id, status, attempts_count, series_base, next_attempt_at,
+          last_attempt, created_at, updated_at) VALUES (?, ?, ?, 'pending', 1, 0, ?, ?, ?, ?)`,
+      ).bind(id, eventId, sub.id, now, legacy, now - 3000, now - 2000),
     ]);
     const first = { id: legacyId, number: 1, outcome: "http_status", status_code: 500, response_headers: { "content-type": "text/plain" }, response_body: "boom" };
     expect((await call("GET", `/v1/deliveries/${id}`, { token: key })).json.attempts).toEqual([expect.objectContaining(first)]);
@@ -452,20 +452,20 @@ describe("the sweep's scan for new deliveries", () => {
     await env.DB.batch(
       rows.map((r) =>
         env.DB.prepare(
-          "INSERT INTO deliveries (id, event_id, subscription_id, account_id, status, attempts_count, series_base, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 0, 0, ?, ?)",
-        ).bind(r.id, r.eventId, r.subscriptionId, r.accountId, r.status, now, now),
+          "INSERT INTO deliveries (id, event_id, subscription_id, status, attempts_count, series_base, created_at, updated_at) VALUES (?, ?, ?, ?, 0, 0, ?, ?)",
+        ).bind(r.id, r.eventId, r.subscriptionId, r.status, now, now),
       ),
     );
     // Older than the mark: the sweep already gave it its next_attempt_at, had it needed one.
     const beforeMark = fresh("pending");
     await env.DB.prepare(
-      "INSERT INTO deliveries (id, event_id, subscription_id, account_id, status, attempts_count, series_base, created_at, updated_at) VALUES (?, ?, ?, ?, 'pending', 0, 0, ?, ?)",
+      "INSERT INTO deliveries (id, event_id, subscription_id, status, attempts_count, series_base, created_at, updated_at) VALUES (?, ?, ?, 'pending', 0, 0, ?, ?)",
     )
-      .bind(beforeMark.id, eventId, subscriptionId, accountId, now - 5000, now - 5000)
+      .bind(beforeMark.id, eventId, subscriptionId, now - 5000, now - 5000)
       .run();
     await env.DB.prepare("UPDATE sweep_marks SET at = ? WHERE name = 'fresh'").bind(now - 1000).run();
     const older = async () =>
-      (await env.DB.prepare("SELECT id, next_attempt_at FROM deliveries WHERE account_id = ? AND created_at < ? ORDER BY id").bind(accountId, now).all()).results;
+      (await env.DB.prepare("SELECT id, next_attempt_at FROM deliveries WHERE subscription_id = ? AND created_at < ? ORDER BY id").bind(subscriptionId, now).all()).results;
     const before = await older();
     expect(before).toContainEqual({ id: beforeMark.id, next_attempt_at: null });
     await database(env.DB).batch([lifecycle.promoteFreshOfAccountStatement(env, accountId)]);

@@ -161,8 +161,8 @@ describe("the rollup", () => {
       ),
       ...ids.map((id) =>
         env.DB.prepare(
-          "INSERT INTO deliveries (id, event_id, subscription_id, account_id, status, attempts_count, series_base, next_attempt_at, lease_until, created_at, updated_at) VALUES (?, ?, ?, ?, 'in_flight', 0, 0, ?, ?, ?, ?)",
-        ).bind(id, eventId, subscriptionId, accountId, now, now + 60_000, now, now),
+          "INSERT INTO deliveries (id, event_id, subscription_id, status, attempts_count, series_base, next_attempt_at, lease_until, created_at, updated_at) VALUES (?, ?, ?, 'in_flight', 0, 0, ?, ?, ?, ?)",
+        ).bind(id, eventId, subscriptionId, now, now + 60_000, now, now),
       ),
     ]);
     return ids;
@@ -292,8 +292,8 @@ describe("the operator's stats", () => {
     const eventId = `evt_${crypto.randomUUID()}`;
     const delivery = (status: string, nextAttemptAt: number | null, createdAt: number) =>
       env.DB.prepare(
-        "INSERT INTO deliveries (id, event_id, subscription_id, account_id, status, attempts_count, series_base, next_attempt_at, lease_until, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 0, 0, ?, NULL, ?, ?)",
-      ).bind(`dlv_${crypto.randomUUID()}`, eventId, sub.id, accountId, status, nextAttemptAt, createdAt, createdAt);
+        "INSERT INTO deliveries (id, event_id, subscription_id, status, attempts_count, series_base, next_attempt_at, lease_until, created_at, updated_at) VALUES (?, ?, ?, ?, 0, 0, ?, NULL, ?, ?)",
+      ).bind(`dlv_${crypto.randomUUID()}`, eventId, sub.id, status, nextAttemptAt, createdAt, createdAt);
     // Written straight to D1, without queue messages: two due, one retrying in an hour, one in flight, one finished,
     // and a new one pending and another in flight.
     await env.DB.batch([

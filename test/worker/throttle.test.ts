@@ -40,9 +40,9 @@ async function seedPending(accountId: string, subscriptionId: string, count: num
         "INSERT INTO events (id, account_id, type, subject, data, timestamp, created_at) VALUES (?, ?, 'document.updated', NULL, ?, ?, ?)",
       ).bind(eventId, accountId, `{"n":${i}}`, now, now),
       env.DB.prepare(
-        `INSERT INTO deliveries (id, event_id, subscription_id, account_id, status, attempts_count, series_base, next_attempt_at, created_at, updated_at)
-         VALUES (?, ?, ?, ?, 'pending', 0, 0, ?, ?, ?)`,
-      ).bind(id, eventId, subscriptionId, accountId, now, now, now),
+        `INSERT INTO deliveries (id, event_id, subscription_id, status, attempts_count, series_base, next_attempt_at, created_at, updated_at)
+         VALUES (?, ?, ?, 'pending', 0, 0, ?, ?, ?)`,
+      ).bind(id, eventId, subscriptionId, now, now, now),
     );
     ids.push(id);
   }
