@@ -183,7 +183,7 @@ describe.concurrent("reading events", () => {
       );
     }
     // A delivery's account is its subscription's: a deleted one's delivery is still the account's own, and no one else's.
-    const orphan = before.find((d: any) => d.subscription_id === gone.id);
+    const orphan = before.find((d: any) => d.subscription_id === gone.id)!;
     expect((await call("GET", `/v1/deliveries/${orphan.id}`, { token: key })).json).toMatchObject({ id: orphan.id, status: "delivered" });
     const stranger = await createAccount();
     expectProblem(await call("GET", `/v1/deliveries/${orphan.id}`, { token: stranger.key }), 404);
