@@ -9,6 +9,7 @@
 import { sql } from "drizzle-orm";
 import { check, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import { DELIVERY_STATUSES } from "../core/delivery-state";
+import { eventKey } from "./event-keys";
 import { BUCKET_FLOORS } from "../core/duration-histogram";
 
 const timestamps = {
@@ -107,7 +108,8 @@ export const listenSessions = sqliteTable(
 export const events = sqliteTable(
   "events",
   {
-    id: text("id").primaryKey(),
+    /** Stored as its key, 16 bytes (src/db/event-keys.ts, migration 0017). */
+    id: eventKey("id").primaryKey(),
     accountId: text("account_id")
       .notNull()
       .references(() => accounts.id, { onDelete: "cascade" }),
@@ -138,7 +140,8 @@ export const deliveries = sqliteTable(
   "deliveries",
   {
     id: text("id").primaryKey(),
-    eventId: text("event_id").notNull(),
+    /** Stored as its key, 16 bytes (src/db/event-keys.ts, migration 0017). */
+    eventId: eventKey("event_id").notNull(),
     /** Whose account the delivery is: its subscription's (deleted ones in deleted_subscriptions); no account_id since migration 0016. */
     subscriptionId: text("subscription_id").notNull(),
     status: text("status", { enum: DELIVERY_STATUSES }).notNull(),

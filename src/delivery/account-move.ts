@@ -24,11 +24,12 @@
  * So the account is frozen (steps 1 to 4) for as long as its live state takes to copy, not its log.
  */
 import { DurableObject } from "cloudflare:workers";
-import { eq, sql } from "drizzle-orm";
+import { eq, getTableColumns, type SQL, sql } from "drizzle-orm";
 import { MAX_QUEUE_DELAY_SECONDS } from "../core/retry";
 import { ProblemError } from "../core/problem";
 import { database, sqlAll, sqlRun } from "../db/client";
-import { type AccountRow, accounts, apiKeys, listenSessions, subscriptions } from "../db/schema";
+import { eventIdSql, eventKeyExpression, eventKeySql } from "../db/event-keys";
+import { type AccountRow, accounts, apiKeys, deliveries, events, listenSessions, subscriptions } from "../db/schema";
 import { control, forgetHome, livesOn, type ShardEnv, shardEnv } from "../db/shards";
 import { eraseFromShard } from "../services/accounts";
 import { enqueueDeliveries } from "../services/enqueue";
@@ -110,6 +111,19 @@ const byAccount = (table: string, key: string): Copied => ({
 
 const apiKeyCopies = byAccount("api_keys", "id");
 
+/** Columns that hold an event's key (src/db/event-keys.ts): read as text, for JSON, and written back as keys. */
+const KEY_COLUMNS: Record<string, readonly string[]> = { events: ["id"], deliveries: ["event_id"] };
+
+/** Every column of `events` or `deliveries` (as `alias`), their event keys as ids. */
+function copyColumns(table: "events" | "deliveries", alias: string): SQL {
+  const keys = KEY_COLUMNS[table]!;
+  const names = Object.values(getTableColumns(table === "events" ? events : deliveries)).map((c) => c.name);
+  return sql.join(
+    names.map((n) => (keys.includes(n) ? sql`${eventIdSql(sql.raw(`${alias}.${n}`))} AS ${sql.identifier(n)}` : sql.raw(`${alias}.${n}`))),
+    sql`, `,
+  );
+}
+
 /**
  * Copied while the account is frozen: what the account's next requests and deliveries need.
  * Its deliveries still to be sent (through the small partial index deliveries_due) bring their
@@ -134,7 +148,7 @@ const LIVE: Copied[] = [
   {
     name: "deliveries",
     read: (src, s, limit) =>
-      sqlAll(src.DB, sql`SELECT d.* FROM deliveries AS d INDEXED BY deliveries_due WHERE d.next_attempt_at IS NOT NULL
+      sqlAll(src.DB, sql`SELECT ${copyColumns("deliveries", "d")} FROM deliveries AS d INDEXED BY deliveries_due WHERE d.next_attempt_at IS NOT NULL
         AND ${deliveryOfAccountSql(sql.raw("d"), s.accountId)} AND d.id > ${s.cursor ?? ""} ORDER BY d.id LIMIT ${limit}`),
     cursorOf: (r) => String(r.id),
   },
@@ -151,8 +165,8 @@ const HISTORY: Copied[] = [
     name: "events",
     read: (src, s, limit) => {
       const [at, id] = s.cursor ? [Number(s.cursor.slice(0, 15)), s.cursor.slice(16)] : [-1, ""];
-      return sqlAll(src.DB, sql`SELECT * FROM events WHERE account_id = ${s.accountId}
-        AND (created_at > ${at} OR (created_at = ${at} AND id > ${id})) ORDER BY created_at, id LIMIT ${limit}`);
+      return sqlAll(src.DB, sql`SELECT ${copyColumns("events", "e")} FROM events AS e WHERE e.account_id = ${s.accountId}
+        AND (e.created_at > ${at} OR (e.created_at = ${at} AND e.id > ${eventKeySql(sql`${id}`)})) ORDER BY e.created_at, e.id LIMIT ${limit}`);
     },
     cursorOf: (r) => `${String(r.created_at).padStart(15, "0")}:${r.id}`,
   },
@@ -163,8 +177,8 @@ const HISTORY: Copied[] = [
     read: (src, s, limit) => {
       const [place, at, id] = s.cursor ? s.cursor.split("|") : ["0", "-1", ""];
       const sub = s.subscriptionIds[Number(place)] ?? "";
-      return sqlAll(src.DB, sql`SELECT * FROM deliveries WHERE subscription_id = ${sub}
-        AND (created_at > ${Number(at)} OR (created_at = ${Number(at)} AND id > ${id})) ORDER BY created_at, id LIMIT ${limit}`);
+      return sqlAll(src.DB, sql`SELECT ${copyColumns("deliveries", "d")} FROM deliveries AS d WHERE d.subscription_id = ${sub}
+        AND (d.created_at > ${Number(at)} OR (d.created_at = ${Number(at)} AND d.id > ${id})) ORDER BY d.created_at, d.id LIMIT ${limit}`);
     },
     cursorOf: (r) => `${r.subscription_id}|${r.created_at}|${r.id}`,
   },
@@ -179,7 +193,8 @@ async function insertRows(db: D1Database, table: string, rows: Record<string, un
   if (rows.length === 0) return;
   const columns = Object.keys(rows[0]);
   const names = columns.map((c) => `"${c}"`).join(", ");
-  const values = columns.map((c) => `value ->> '$."${c}"'`).join(", ");
+  const keys = KEY_COLUMNS[table] ?? [];
+  const values = columns.map((c) => (keys.includes(c) ? eventKeyExpression(`value ->> '$."${c}"'`) : `value ->> '$."${c}"'`)).join(", ");
   let part: Record<string, unknown>[] = [];
   let bytes = 0;
   const flush = async () => {
@@ -284,7 +299,8 @@ export class AccountMove extends DurableObject<Env> {
           if (table.name === "deliveries" && rows.length && s.phase === "copy") {
             // Their events first (the rows they point to), then them.
             const events = await sqlAll<Record<string, unknown>>(src.DB, sql`
-              SELECT e.* FROM json_each(${JSON.stringify([...new Set(rows.map((r) => r.event_id))])}) AS j JOIN events e ON e.id = j.value`);
+              SELECT ${copyColumns("events", "e")} FROM json_each(${JSON.stringify([...new Set(rows.map((r) => r.event_id))])}) AS j
+                JOIN events e ON e.id = ${eventKeySql(sql`j.value`)}`);
             await insertRows(dst.DB, "events", events);
           }
           await insertRows(dst.DB, table.name, rows);

@@ -12,6 +12,7 @@ import { attemptIdOf } from "../core/ids";
 import type { AttemptVerdict } from "../core/retry";
 import { SYSTEM_ACCOUNT_ID } from "../core/operational";
 import { database, sqlAll, sqlRun } from "../db/client";
+import { eventIdSql, eventKeySql } from "../db/event-keys";
 import { livesHereSql } from "../db/shards";
 import { deliveries, subscriptions } from "../db/schema";
 import { encodeAttempt } from "./attempt-log";
@@ -51,7 +52,7 @@ export function createStatement(env: Env, rows: NewDelivery[], now: number) {
   return sqlRun(env.DB, sql`
     INSERT INTO deliveries (id, event_id, subscription_id, status, attempts_count, series_base,
       next_attempt_at, created_at, updated_at)
-    SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, 0, 0,
+    SELECT value ->> 0, ${eventKeySql(sql`value ->> 1`)}, value ->> 2, value ->> 3, 0, 0,
       ${lateDueSql(sql`value ->> 3 = 'pending'`, now)}, ${now}, ${now}
     FROM json_each(${JSON.stringify(values)})`);
 }
@@ -71,7 +72,7 @@ export function fanOutStatement(env: Env, events: unknown[][], now: number) {
   return sqlAll<{ id: string; event_id: string; subscription_id: string; status: "pending" | "skipped" }>(env.DB, sql`
     INSERT INTO deliveries (id, event_id, subscription_id, status, attempts_count, series_base,
       next_attempt_at, created_at, updated_at)
-    SELECT 'dlv_' || ${SQL_UUID}, e.value ->> 0, s.id, CASE WHEN s.active THEN 'pending' ELSE 'skipped' END,
+    SELECT 'dlv_' || ${SQL_UUID}, ${eventKeySql(sql`e.value ->> 0`)}, s.id, CASE WHEN s.active THEN 'pending' ELSE 'skipped' END,
       0, 0, ${lateDueSql(sql`s.active`, now)}, ${now}, ${now}
     FROM json_each(${JSON.stringify(events)}) AS e
       JOIN subscriptions s ON s.account_id = e.value ->> 1
@@ -81,7 +82,7 @@ export function fanOutStatement(env: Env, events: unknown[][], now: number) {
           OR (substr(p.value, -2) = '.*' AND substr(e.value ->> 2, 1, length(p.value) - 1) = substr(p.value, 1, length(p.value) - 1)))
       AND (s.subjects IS NULL OR json_type(s.subjects) = 'null'
         OR EXISTS (SELECT 1 FROM json_each(s.subjects) AS q WHERE q.value = e.value ->> 3))
-    RETURNING id, event_id, subscription_id, status`);
+    RETURNING id, ${eventIdSql(sql`event_id`)} AS event_id, subscription_id, status`);
 }
 
 /** createTestSend: the test event's delivery, already sent; settleStatements in the same batch finishes it. */
@@ -89,7 +90,7 @@ export function createTestSendStatement(env: Env, d: Omit<NewDelivery, "status" 
   return sqlRun(env.DB, sql`
     INSERT INTO deliveries (id, event_id, subscription_id, status, attempts_count, series_base,
       created_at, updated_at)
-    VALUES (${d.id}, ${d.eventId}, ${d.subscriptionId}, 'in_flight', 0, 0, ${now}, ${now})`);
+    VALUES (${d.id}, ${eventKeySql(sql`${d.eventId}`)}, ${d.subscriptionId}, 'in_flight', 0, 0, ${now}, ${now})`);
 }
 
 export interface ClaimedDelivery {
@@ -232,7 +233,7 @@ export async function claim(env: Env, ids: string[], now: number, leases: { byPo
       ON CONFLICT (slot) DO UPDATE SET at = excluded.at, until = excluded.until, held = excluded.held
       RETURNING held`),
     sqlAll<ClaimRow>(env.DB, sql`
-      SELECT d.id, d.attempts_count, d.series_base, e.id AS event_id, e.type, e.subject, e.data, e.timestamp,
+      SELECT d.id, d.attempts_count, d.series_base, ${eventIdSql(sql`e.id`)} AS event_id, e.type, e.subject, e.data, e.timestamp,
         s.id AS sub_id, s.url, s.format, s.headers, s.secret_enc, s.previous_secret_enc, s.previous_secret_until,
         s.derived_enc, s.consecutive_failures, s.throttle_rate, coalesce(a.email, a.name) AS owner
       FROM leases AS l, json_each(l.held) AS h

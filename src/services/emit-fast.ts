@@ -12,6 +12,7 @@
 import { sql } from "drizzle-orm";
 import { schemaErrors } from "../core/json-schema";
 import { refusedByGuard, sqlAll, sqlRun } from "../db/client";
+import { eventKeySql } from "../db/event-keys";
 import { livesHereSql } from "../db/shards";
 import { fanOutStatement } from "../delivery/lifecycle";
 import type { PreparedCall } from "./emit-plan";
@@ -37,7 +38,7 @@ export function rememberCatalog(entries: CatalogEntry[]): void {
 export const insertEventsStatement = (env: Env, rows: unknown[][], now: number) =>
   sqlRun(env.DB, sql`
     INSERT INTO events (id, account_id, type, subject, data, timestamp, created_at)
-    SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, ${now}
+    SELECT ${eventKeySql(sql`value ->> 0`)}, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, ${now}
     FROM json_each(${JSON.stringify(rows)})`);
 
 /** Written, and its pending deliveries enqueued. */

@@ -19,6 +19,7 @@ import {
   SYSTEM_ACCOUNT_ID,
 } from "../core/operational";
 import { database, sqlRun } from "../db/client";
+import { eventKeySql } from "../db/event-keys";
 import type { SubscriptionRow } from "../db/schema";
 import { type ClaimedDelivery, fanOutStatement, type Recorded } from "../delivery/lifecycle";
 import type { AttemptRecord } from "../delivery/send";
@@ -65,7 +66,7 @@ export function operationalStatements(env: Env, events: OperationalEvent[], now:
   // subscription be gone already (deleted meanwhile), `account` stays null and `subscription` its id.
   const insert = sqlRun(env.DB, sql`
     INSERT INTO events (id, account_id, type, subject, data, timestamp, created_at)
-    SELECT e.value ->> 0, ${SYSTEM_ACCOUNT_ID}, e.value ->> 1, e.value ->> 2,
+    SELECT ${eventKeySql(sql`e.value ->> 0`)}, ${SYSTEM_ACCOUNT_ID}, e.value ->> 1, e.value ->> 2,
       coalesce((
         SELECT json_set(e.value ->> 3,
           '$.account', json_object('id', a.id, 'name', a.name),
@@ -78,7 +79,7 @@ export function operationalStatements(env: Env, events: OperationalEvent[], now:
     FROM json_each(${JSON.stringify(rows)}) AS e
     WHERE EXISTS (
       SELECT 1 FROM subscriptions h JOIN deliveries d ON d.subscription_id = h.id AND d.created_at = ${now}
-      WHERE h.account_id = ${SYSTEM_ACCOUNT_ID} AND d.event_id = e.value ->> 0)`);
+      WHERE h.account_id = ${SYSTEM_ACCOUNT_ID} AND d.event_id = ${eventKeySql(sql`e.value ->> 0`)})`);
   return {
     statements: [fanOut, insert],
     pending: (results) =>

@@ -3,12 +3,13 @@
  * A deployment that applied the earlier migrations upgrades in place: the log's tables are
  * rebuilt WITHOUT ROWID (migration 0004) with every row kept, and subscriptions gain
  * throttle_rate (0010), and the sweep's scan for new deliveries starts at the upgrade (0014), and
- * deliveries lose their account_id and nothing else (0016), in workerd's own SQLite.
+ * deliveries lose their account_id and nothing else (0016), and event ids are stored as their 16
+ * bytes (0017), in workerd's own SQLite.
  */
 import { expect, it } from "vitest";
 import { migrateBefore, migrateFrom, useDatabases } from "./migration-harness";
 
-const { DB: db, UPGRADED: upgraded, MARKED: marked, LEAN: lean } = await useDatabases("DB", "UPGRADED", "MARKED", "LEAN");
+const { DB: db, UPGRADED: upgraded, MARKED: marked, LEAN: lean, KEYS: keyed } = await useDatabases("DB", "UPGRADED", "MARKED", "LEAN", "KEYS");
 
 it("0004 rebuilds events, deliveries, attempts and idempotency keys without rowid, keeping their rows; 0006 keeps deleted subscriptions", async () => {
   await migrateBefore(db, "0004_");
@@ -121,4 +122,36 @@ it("0016 drops deliveries.account_id and keeps every delivery and its other colu
   // The indexes the log reads through are still there.
   const indexes = await lean.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'deliveries' ORDER BY name").all<{ name: string }>();
   expect(indexes.results.map((r) => r.name)).toEqual(["deliveries_due", "deliveries_subscription"]);
+});
+
+it("0017 stores every event id as its 16 bytes, in events and in deliveries, and leaves an id that is no event id as it was", async () => {
+  await migrateBefore(keyed, "0017_");
+  const now = Date.now();
+  const eventId = "evt_0f0e8571-a5e9-45f9-91ae-f915eeaae903";
+  await keyed.batch([
+    keyed.prepare("INSERT INTO accounts (id, name, plan, created_at, updated_at) VALUES ('acct_1', 'a', 'pro', ?, ?)").bind(now, now),
+    keyed
+      .prepare("INSERT INTO events (id, account_id, type, subject, data, timestamp, created_at) VALUES (?, 'acct_1', 't', NULL, '{\"a\":1}', ?, ?), ('evt_1', 'acct_1', 't', NULL, '{}', ?, ?)")
+      .bind(eventId, now, now, now, now),
+    keyed
+      .prepare(
+        `INSERT INTO deliveries (id, event_id, subscription_id, status, attempts_count, series_base, created_at, updated_at)
+         VALUES ('dlv_1', ?, 'sub_1', 'delivered', 1, 0, ?, ?), ('dlv_2', 'evt_1', 'sub_1', 'pending', 0, 0, ?, ?)`,
+      )
+      .bind(eventId, now, now, now, now),
+  ]);
+  await migrateFrom(keyed);
+  const key = "0F0E8571A5E945F991AEF915EEAAE903";
+  expect((await keyed.prepare("SELECT typeof(id) AS t, hex(id) AS h, data FROM events ORDER BY created_at, id").all()).results).toEqual([
+    { t: "text", h: Buffer.from("evt_1").toString("hex").toUpperCase(), data: "{}" },
+    { t: "blob", h: key, data: '{"a":1}' },
+  ]);
+  expect((await keyed.prepare("SELECT id, typeof(event_id) AS t, hex(event_id) AS h FROM deliveries ORDER BY id").all()).results).toEqual([
+    { id: "dlv_1", t: "blob", h: key },
+    { id: "dlv_2", t: "text", h: Buffer.from("evt_1").toString("hex").toUpperCase() },
+  ]);
+  // A delivery still finds its event, and the account's list its events, through the keys.
+  expect((await keyed.prepare("SELECT e.data FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.id = 'dlv_1'").first())).toEqual({ data: '{"a":1}' });
+  const plan = await keyed.prepare("EXPLAIN QUERY PLAN SELECT id FROM events WHERE account_id = 'acct_1' ORDER BY created_at").all<{ detail: string }>();
+  expect(plan.results.map((r) => r.detail).join(" ")).toContain("events_account");
 });

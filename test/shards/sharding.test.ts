@@ -9,6 +9,7 @@ import { describe, expect, it } from "vitest";
 import { SYSTEM_ACCOUNT_ID } from "../../src/core/operational";
 import { call, createSubscription, expectProblem, listAll } from "../worker/harness";
 import { deliveryWithAttempts, emit, received, receiverUrl, settledDeliveries, waitFor } from "../worker/delivery-harness";
+import { eventKeyOf } from "../../src/db/event-keys";
 
 const shards = { 0: env.DB, 1: env.DB_1! } as const;
 
@@ -21,10 +22,14 @@ async function accountOn(shard: 0 | 1 | undefined) {
 }
 
 /** Rows of `table` whose `column` is `value`, on shard 0 and on shard 1; null where the database has no such table. */
+/** An event id as the column stores it (src/db/event-keys.ts): its key in events.id and deliveries.event_id. */
+const keyed = (table: string, column: string, value: string) =>
+  (table === "events" && column === "id") || (table === "deliveries" && column === "event_id") ? eventKeyOf(value) : value;
+
 async function rowsOn(table: string, column: string, value: string) {
   const count = async (db: D1Database) =>
     (await db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").bind(table).first())
-      ? ((await db.prepare(`SELECT count(*) AS n FROM ${table} WHERE ${column} = ?`).bind(value).first<{ n: number }>())?.n ?? 0)
+      ? ((await db.prepare(`SELECT count(*) AS n FROM ${table} WHERE ${column} = ?`).bind(keyed(table, column, value)).first<{ n: number }>())?.n ?? 0)
       : null;
   return [await count(shards[0]), await count(shards[1])];
 }
@@ -163,8 +168,8 @@ describe("accounts on two shards", () => {
     const eb = first.json.data[1].id as string;
     // As if shard 1's write had failed: its part of the call is not there.
     await settledDeliveries(eb);
-    await env.DB_1!.prepare("DELETE FROM deliveries WHERE event_id = ?").bind(eb).run();
-    await env.DB_1!.prepare("DELETE FROM events WHERE id = ?").bind(eb).run();
+    await env.DB_1!.prepare("DELETE FROM deliveries WHERE event_id = ?").bind(eventKeyOf(eb)).run();
+    await env.DB_1!.prepare("DELETE FROM events WHERE id = ?").bind(eventKeyOf(eb)).run();
     await env.DB_1!.prepare("DELETE FROM idempotency_keys WHERE account_id = ?").bind(b.id).run();
 
     const retry = await call("POST", "/v1/events", { body: { events: good }, headers });
@@ -207,12 +212,12 @@ describe("accounts on two shards", () => {
     const eventId = `evt_${crypto.randomUUID()}`;
     const deliveryId = `dlv_${crypto.randomUUID()}`;
     await env.DB_1!.batch([
-      env.DB_1!.prepare("INSERT INTO events (id, account_id, type, data, timestamp, created_at) VALUES (?, ?, 'document.updated', '{}', ?, ?)").bind(eventId, id, now, now - 60_000),
+      env.DB_1!.prepare("INSERT INTO events (id, account_id, type, data, timestamp, created_at) VALUES (?, ?, 'document.updated', '{}', ?, ?)").bind(eventKeyOf(eventId), id, now, now - 60_000),
       env.DB_1!
         .prepare(
           "INSERT INTO deliveries (id, event_id, subscription_id, status, attempts_count, series_base, next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, 'pending', 0, 0, ?, ?, ?)",
         )
-        .bind(deliveryId, eventId, sub.id, now - 60_000, now - 60_000, now - 60_000),
+        .bind(deliveryId, eventKeyOf(eventId), sub.id, now - 60_000, now - 60_000, now - 60_000),
     ]);
     await exports.default.scheduled();
     await waitFor("the swept delivery", async () => (await received(target.key)).length === 1);
@@ -396,9 +401,10 @@ describe("moving an account", () => {
     const [delivery] = await settledDeliveries(event.id);
     // As a move leaves them for a while: a stale copy on the shard it left (pending there, delivered here).
     for (const table of ["events", "deliveries"]) {
-      const row = await env.DB_1!.prepare(`SELECT * FROM ${table} WHERE id = ?`).bind(table === "events" ? event.id : delivery.id).first<Record<string, unknown>>();
+      const row = await env.DB_1!.prepare(`SELECT * FROM ${table} WHERE id = ?`).bind(table === "events" ? eventKeyOf(event.id) : delivery.id).first<Record<string, unknown>>();
       const cols = Object.keys(row!);
-      const values = cols.map((c) => (table === "deliveries" && c === "status" ? "pending" : row![c]));
+      // (D1 returns a blob, an event's key, as an array of bytes.)
+      const values = cols.map((c) => (table === "deliveries" && c === "status" ? "pending" : Array.isArray(row![c]) ? new Uint8Array(row![c] as number[]) : row![c]));
       await env.DB.prepare(`INSERT INTO ${table} (${cols.join(", ")}) VALUES (${cols.map(() => "?").join(", ")})`).bind(...values).run();
     }
     expect((await call("GET", `/v1/deliveries/${delivery.id}`)).json.status).toBe("delivered");

@@ -14,6 +14,7 @@ import { instrument, readCounters } from "../../src/metrics";
 import { emitEvents } from "../../src/services/emit";
 import { groupSizes } from "../../src/services/emit-group";
 import { call, createAccount, createSubscription, expectProblem, MISSING_ACCOUNT_ID } from "./harness";
+import { eventIdOfKey, eventKeyExpression, eventKeyOf } from "../../src/db/event-keys";
 
 const metered = () => instrument({ ...env, METRICS: "1" } as Env, "fetch");
 let typeCounter = 0;
@@ -38,7 +39,7 @@ describe("one round trip once warm", () => {
     const second = await emitOne(e, id, type);
     expect(readCounters(true).d1.roundTrips).toBe(1);
     expect(second.body.data[0].deliveries).toBe(1);
-    const [row] = (await env.DB.prepare("SELECT id, status FROM deliveries WHERE event_id = ?").bind(second.body.data[0].id).all<{ id: string; status: string }>()).results;
+    const [row] = (await env.DB.prepare("SELECT id, status FROM deliveries WHERE event_id = ?").bind(eventKeyOf(second.body.data[0].id)).all<{ id: string; status: string }>()).results;
     expect(row.id).toMatch(/^dlv_[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(row.status).toBe("pending");
   });
@@ -78,7 +79,7 @@ describe("one round trip once warm", () => {
     await call("PATCH", `/v1/subscriptions/${off.id}`, { token: key, body: { active: false } });
     await call("DELETE", `/v1/subscriptions/${gone.id}`, { token: key });
     const { body } = await emitOne(env, id, type);
-    const rows = await env.DB.prepare("SELECT subscription_id, status FROM deliveries WHERE event_id = ?").bind(body.data[0].id).all();
+    const rows = await env.DB.prepare("SELECT subscription_id, status FROM deliveries WHERE event_id = ?").bind(eventKeyOf(body.data[0].id)).all();
     expect(rows.results).toEqual([{ subscription_id: off.id, status: "skipped" }]);
     expect(body.data[0].deliveries).toBe(1);
   });
@@ -91,11 +92,11 @@ describe("calls that arrive together share one round trip", () => {
     (
       await env.DB.prepare(
         `SELECT e.id, e.data, count(d.id) AS deliveries FROM events e LEFT JOIN deliveries d ON d.event_id = e.id
-         WHERE e.id IN (SELECT value FROM json_each(?)) GROUP BY e.id`,
+         WHERE e.id IN (SELECT ${eventKeyExpression("value")} FROM json_each(?)) GROUP BY e.id`,
       )
         .bind(JSON.stringify(eventIds))
-        .all<{ id: string; data: string; deliveries: number }>()
-    ).results;
+        .all<{ id: unknown; data: string; deliveries: number }>()
+    ).results.map((r) => ({ ...r, id: eventIdOfKey(r.id) }));
 
   it("each call is written and answered as its own; their deliveries share queue messages", async () => {
     const { id, key } = await createAccount();

@@ -8,12 +8,13 @@ import { sqlAll } from "../../src/db/client";
 import { statusSql } from "../../src/delivery/lifecycle";
 import { call, createAccount, createSubscription, expectProblem } from "./harness";
 import { deliveryWithAttempts, emit, received, receiverUrl, settledDeliveries, waitFor } from "./delivery-harness";
+import { eventKeyOf } from "../../src/db/event-keys";
 
 /** Rows written straight to D1, as the engine would have left them (no queue message). */
 const insertEvent = (id: string, accountId: string, data: string, at: number) =>
   env.DB.prepare(
     "INSERT INTO events (id, account_id, type, subject, data, timestamp, created_at) VALUES (?, ?, 'document.updated', NULL, ?, ?, ?)",
-  ).bind(id, accountId, data, at, at);
+  ).bind(eventKeyOf(id), accountId, data, at, at);
 
 interface DeliveryRowInput {
   id: string;
@@ -30,7 +31,7 @@ interface DeliveryRowInput {
 const insertDelivery = (d: DeliveryRowInput) =>
   env.DB.prepare(
     "INSERT INTO deliveries (id, event_id, subscription_id, status, attempts_count, series_base, next_attempt_at, lease_until, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?)",
-  ).bind(d.id, d.eventId, d.subscriptionId, d.status, d.attemptsCount ?? 0, d.nextAttemptAt, d.leaseUntil ?? null, d.createdAt, d.createdAt);
+  ).bind(d.id, eventKeyOf(d.eventId), d.subscriptionId, d.status, d.attemptsCount ?? 0, d.nextAttemptAt, d.leaseUntil ?? null, d.createdAt, d.createdAt);
 
 /**
  * A delivery to a new account's "ok" receiver, written straight to D1 with its event (no queue

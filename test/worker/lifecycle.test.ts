@@ -22,6 +22,7 @@ import { database, sqlAll, sqlRun } from "../../src/db/client";
 import * as lifecycle from "../../src/delivery/lifecycle";
 import { deliveryWithAttempts, emit, receiverUrl, settledDeliveries } from "./delivery-harness";
 import { call, createAccount, createSubscription } from "./harness";
+import { eventKeyOf } from "../../src/db/event-keys";
 
 const LONG_AGO = 60_000;
 const newSlot = () => `slot_${crypto.randomUUID()}`;
@@ -36,14 +37,14 @@ async function oneOfEach() {
   await env.DB.batch([
     env.DB.prepare(
       "INSERT INTO events (id, account_id, type, subject, data, timestamp, created_at) VALUES (?, ?, 'document.updated', NULL, '{}', ?, ?)",
-    ).bind(eventId, accountId, now, now),
+    ).bind(eventKeyOf(eventId), accountId, now, now),
     ...DELIVERY_STATUSES.map((status) => {
       const waiting = status === "pending" || status === "in_flight";
       return env.DB.prepare(
         `INSERT INTO deliveries (id, event_id, subscription_id, status, attempts_count, series_base,
           next_attempt_at, lease_until, created_at, updated_at) VALUES (?, ?, ?, ?, 1, 0, ?, ?, ?, ?)`,
       ).bind(
-        ...[ids[status], eventId, sub.id, status],
+        ...[ids[status], eventKeyOf(eventId), sub.id, status],
         waiting ? now - LONG_AGO : null,
         status === "in_flight" ? now - 1 : null,
         ...[now - LONG_AGO, now],
@@ -206,7 +207,7 @@ describe("the claim's lease", () => {
     const order = [throttled.id, ...Array(8).fill(plain.id)].map((subscriptionId) => ({ id: `dlv_${crypto.randomUUID()}`, subscriptionId }));
     await database(env.DB).batch([
       sqlRun(env.DB, sql`INSERT INTO events (id, account_id, type, subject, data, timestamp, created_at)
-        VALUES (${eventId}, ${accountId}, 'document.updated', NULL, '{}', ${now}, ${now})`),
+        VALUES (${eventKeyOf(eventId)}, ${accountId}, 'document.updated', NULL, '{}', ${now}, ${now})`),
       lifecycle.createStatement(
         env,
         order.map(({ id, subscriptionId }) => ({ id, eventId, subscriptionId, accountId, status: "pending" as const })),
@@ -269,7 +270,7 @@ describe("the claim's lease", () => {
     const ids = Array.from({ length: 160 }, () => `dlv_${crypto.randomUUID()}`);
     await database(env.DB).batch([
       sqlRun(env.DB, sql`INSERT INTO events (id, account_id, type, subject, data, timestamp, created_at)
-        VALUES (${eventId}, ${accountId}, 'document.updated', NULL, '{}', ${now}, ${now})`),
+        VALUES (${eventKeyOf(eventId)}, ${accountId}, 'document.updated', NULL, '{}', ${now}, ${now})`),
       lifecycle.createStatement(env, ids.map((id) => ({ id, eventId, subscriptionId: sub.id, accountId, status: "pending" as const })), now),
     ]);
     const leases = { byPosition: ids.slice(0, 80).map(() => 60_000), throttled: 60_000 };
@@ -304,7 +305,7 @@ describe("the claim's lease", () => {
     const id = `dlv_${crypto.randomUUID()}`;
     await database(env.DB).batch([
       sqlRun(env.DB, sql`INSERT INTO events (id, account_id, type, subject, data, timestamp, created_at)
-        VALUES (${eventId}, ${accountId}, 'document.updated', NULL, '{}', ${now}, ${now})`),
+        VALUES (${eventKeyOf(eventId)}, ${accountId}, 'document.updated', NULL, '{}', ${now}, ${now})`),
       lifecycle.createStatement(env, [{ id, eventId, subscriptionId: sub.id, status: "pending" }], now),
     ]);
     const claimed = await lifecycle.claim(env, [id], now, { byPosition: [60_000], throttled: 60_000 }, newSlot());
@@ -355,11 +356,11 @@ describe("the claim's lease", () => {
     await env.DB.batch([
       env.DB.prepare(
         "INSERT INTO events (id, account_id, type, subject, data, timestamp, created_at) VALUES (?, ?, 'document.updated', NULL, '{}', ?, ?)",
-      ).bind(eventId, accountId, now, now),
+      ).bind(eventKeyOf(eventId), accountId, now, now),
       env.DB.prepare(
         `INSERT INTO deliveries (id, event_id, subscription_id, status, attempts_count, series_base, next_attempt_at,
           last_attempt, created_at, updated_at) VALUES (?, ?, ?, 'pending', 1, 0, ?, ?, ?, ?)`,
-      ).bind(id, eventId, sub.id, now, legacy, now - 3000, now - 2000),
+      ).bind(id, eventKeyOf(eventId), sub.id, now, legacy, now - 3000, now - 2000),
     ]);
     const first = { id: legacyId, number: 1, outcome: "http_status", status_code: 500, response_headers: { "content-type": "text/plain" }, response_body: "boom" };
     expect((await call("GET", `/v1/deliveries/${id}`, { token: key })).json.attempts).toEqual([expect.objectContaining(first)]);
@@ -453,7 +454,7 @@ describe("the sweep's scan for new deliveries", () => {
       rows.map((r) =>
         env.DB.prepare(
           "INSERT INTO deliveries (id, event_id, subscription_id, status, attempts_count, series_base, created_at, updated_at) VALUES (?, ?, ?, ?, 0, 0, ?, ?)",
-        ).bind(r.id, r.eventId, r.subscriptionId, r.status, now, now),
+        ).bind(r.id, eventKeyOf(r.eventId), r.subscriptionId, r.status, now, now),
       ),
     );
     // Older than the mark: the sweep already gave it its next_attempt_at, had it needed one.
@@ -461,7 +462,7 @@ describe("the sweep's scan for new deliveries", () => {
     await env.DB.prepare(
       "INSERT INTO deliveries (id, event_id, subscription_id, status, attempts_count, series_base, created_at, updated_at) VALUES (?, ?, ?, 'pending', 0, 0, ?, ?)",
     )
-      .bind(beforeMark.id, eventId, subscriptionId, now - 5000, now - 5000)
+      .bind(beforeMark.id, eventKeyOf(eventId), subscriptionId, now - 5000, now - 5000)
       .run();
     await env.DB.prepare("UPDATE sweep_marks SET at = ? WHERE name = 'fresh'").bind(now - 1000).run();
     const older = async () =>

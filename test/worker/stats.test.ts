@@ -14,6 +14,7 @@ import { sweep } from "../../src/delivery/sweep";
 import { bucketRange, expectStatsMatchLog, hourlyOf, type LoggedDelivery, truthOf } from "../stats-truth";
 import { emit, receiverUrl, settledDeliveries } from "./delivery-harness";
 import { BASE, call, createAccount, createSubscription, expectProblem, listAll, MISSING_SUBSCRIPTION_ID } from "./harness";
+import { eventKeyOf } from "../../src/db/event-keys";
 
 /** A subscription's log as its account reads it: every delivery, with its attempts. */
 async function logOf(subscriptionId: string, key: string): Promise<LoggedDelivery[]> {
@@ -154,7 +155,7 @@ describe("the rollup", () => {
     const ids = Array.from({ length: n }, () => `dlv_${crypto.randomUUID()}`);
     await env.DB.batch([
       env.DB.prepare("INSERT INTO events (id, account_id, type, subject, data, timestamp, created_at) VALUES (?, ?, 'document.updated', NULL, '{}', ?, ?)").bind(
-        eventId,
+        eventKeyOf(eventId),
         accountId,
         now,
         now,
@@ -162,7 +163,7 @@ describe("the rollup", () => {
       ...ids.map((id) =>
         env.DB.prepare(
           "INSERT INTO deliveries (id, event_id, subscription_id, status, attempts_count, series_base, next_attempt_at, lease_until, created_at, updated_at) VALUES (?, ?, ?, 'in_flight', 0, 0, ?, ?, ?, ?)",
-        ).bind(id, eventId, subscriptionId, now, now + 60_000, now, now),
+        ).bind(id, eventKeyOf(eventId), subscriptionId, now, now + 60_000, now, now),
       ),
     ]);
     return ids;
@@ -293,12 +294,12 @@ describe("the operator's stats", () => {
     const delivery = (status: string, nextAttemptAt: number | null, createdAt: number) =>
       env.DB.prepare(
         "INSERT INTO deliveries (id, event_id, subscription_id, status, attempts_count, series_base, next_attempt_at, lease_until, created_at, updated_at) VALUES (?, ?, ?, ?, 0, 0, ?, NULL, ?, ?)",
-      ).bind(`dlv_${crypto.randomUUID()}`, eventId, sub.id, status, nextAttemptAt, createdAt, createdAt);
+      ).bind(`dlv_${crypto.randomUUID()}`, eventKeyOf(eventId), sub.id, status, nextAttemptAt, createdAt, createdAt);
     // Written straight to D1, without queue messages: two due, one retrying in an hour, one in flight, one finished,
     // and a new one pending and another in flight.
     await env.DB.batch([
       env.DB.prepare("INSERT INTO events (id, account_id, type, subject, data, timestamp, created_at) VALUES (?, ?, 'document.updated', NULL, '{}', ?, ?)").bind(
-        eventId,
+        eventKeyOf(eventId),
         accountId,
         now,
         now,
@@ -317,7 +318,7 @@ describe("the operator's stats", () => {
     expect(res.json.backlog).toMatchObject({ pending: 4, due: 3, in_flight: 2, oldest_pending_at: new Date(now - 2 * HOUR_MS).toISOString() });
     expect(res.json.backlog.oldest_pending_age_seconds).toBeGreaterThanOrEqual(7200);
     expect(res.json.backlog.oldest_pending_age_seconds).toBeLessThan(7200 + 60);
-    await env.DB.prepare("DELETE FROM deliveries WHERE event_id = ?").bind(eventId).run();
+    await env.DB.prepare("DELETE FROM deliveries WHERE event_id = ?").bind(eventKeyOf(eventId)).run();
   });
 
   it("are the operator's only, and refuse a bad query with a 422 naming it", async () => {

@@ -11,6 +11,7 @@ import Hookline from "../../src/index";
 import { readCounters } from "../../src/metrics";
 import { received, receiverUrl, waitFor } from "./delivery-harness";
 import { call, createAccount, createSubscription, expectProblem } from "./harness";
+import { eventKeyOf } from "../../src/db/event-keys";
 
 interface Message {
   id: string;
@@ -38,11 +39,11 @@ async function seedPending(accountId: string, subscriptionId: string, count: num
     statements.push(
       env.DB.prepare(
         "INSERT INTO events (id, account_id, type, subject, data, timestamp, created_at) VALUES (?, ?, 'document.updated', NULL, ?, ?, ?)",
-      ).bind(eventId, accountId, `{"n":${i}}`, now, now),
+      ).bind(eventKeyOf(eventId), accountId, `{"n":${i}}`, now, now),
       env.DB.prepare(
         `INSERT INTO deliveries (id, event_id, subscription_id, status, attempts_count, series_base, next_attempt_at, created_at, updated_at)
          VALUES (?, ?, ?, 'pending', 0, 0, ?, ?, ?)`,
-      ).bind(id, eventId, subscriptionId, now, now, now),
+      ).bind(id, eventKeyOf(eventId), subscriptionId, now, now, now),
     );
     ids.push(id);
   }
