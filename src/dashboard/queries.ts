@@ -95,12 +95,18 @@ export async function ownedDelivery(env: Env, accountId: string, id: string): Pr
 /** The last attempt of one of the subscription's deliveries (the outcome of a test event). */
 export async function lastAttempt(env: Env, accountId: string, subscriptionId: string, deliveryId: string) {
   const [row] = await database(env.DB)
-    .select({ id: deliveries.id, lastAttempt: deliveries.lastAttempt, eventType: events.type })
+    .select({
+      id: deliveries.id,
+      createdAt: deliveries.createdAt,
+      attemptsCount: deliveries.attemptsCount,
+      lastAttempt: deliveries.lastAttempt,
+      eventType: events.type,
+    })
     .from(deliveries)
     .leftJoin(events, eq(events.id, deliveries.eventId))
     .where(
       and(eq(deliveries.id, deliveryId), deliveryOfAccount(accountId), eq(deliveries.subscriptionId, subscriptionId)),
     )
     .limit(1);
-  return row?.lastAttempt ? { attempt: decodeAttempt(row.id, row.lastAttempt), eventType: row.eventType } : null;
+  return row?.lastAttempt ? { attempt: decodeAttempt(row, row.lastAttempt), eventType: row.eventType } : null;
 }

@@ -294,7 +294,9 @@ export function settleStatements(env: Env, results: Recorded[], now: number) {
   // (A delivery deleted while it was being sent, its account deleted, matches nothing here.)
   const update = sqlRun(env.DB, sql`
     UPDATE deliveries SET status = j.value ->> 1, next_attempt_at = j.value ->> 2, lease_until = NULL,
-      attempts_count = attempts_count + 1, last_attempt = j.value ->> 3, updated_at = ${now}
+      attempts_count = attempts_count + 1, updated_at = ${now},
+      -- Its start as ms after the delivery's created_at (attempt-log.ts: the row's own fields are not repeated).
+      last_attempt = json_replace(j.value ->> 3, '$[0]', ((j.value ->> 3) ->> 0) - deliveries.created_at)
     FROM json_each(${states}) AS j
     WHERE deliveries.id = j.value ->> 0`);
   // A batch of first attempts has no earlier attempt to move to `attempts`: no statement for it.
@@ -303,12 +305,13 @@ export function settleStatements(env: Env, results: Recorded[], now: number) {
     sqlRun(env.DB, sql`
       INSERT INTO attempts (id, delivery_id, number, started_at, duration_ms, outcome, status_code, error,
         response_headers, response_body)
-      SELECT CASE WHEN p.stored THEN p.a ->> 0 ELSE p.derived END, p.id, p.a ->> (p.stored + 0), p.a ->> (p.stored + 1),
-        p.a ->> (p.stored + 2), p.a ->> (p.stored + 3), p.a ->> (p.stored + 4), p.a ->> (p.stored + 5),
-        p.a ->> (p.stored + 6), p.a ->> (p.stored + 7)
+      SELECT CASE WHEN p.n = 9 THEN p.a ->> 0 ELSE p.derived END, p.id,
+        CASE WHEN p.n = 7 THEN p.attempts_count ELSE p.a ->> (p.n - 8) END,
+        CASE WHEN p.n = 7 THEN p.created_at + (p.a ->> 0) ELSE p.a ->> (p.n - 7) END,
+        p.a ->> (p.n - 6), p.a ->> (p.n - 5), p.a ->> (p.n - 4), p.a ->> (p.n - 3), p.a ->> (p.n - 2), p.a ->> (p.n - 1)
       FROM (
-        -- stored: a row written before 2026-12-02, whose last_attempt starts with the attempt's id.
-        SELECT d.id, d.last_attempt AS a, json_type(d.last_attempt, '$[0]') = 'text' AS stored, j.value ->> 4 AS derived
+        -- n: the layout (attempt-log.ts): 7 fields now; 9 (id, number, start first) or 8 (number, start) before 2026-12-02.
+        SELECT d.id, d.attempts_count, d.created_at, d.last_attempt AS a, json_array_length(d.last_attempt) AS n, j.value ->> 4 AS derived
         FROM json_each(${states}) AS j JOIN deliveries d ON d.id = j.value ->> 0
         WHERE d.last_attempt IS NOT NULL
       ) AS p`),

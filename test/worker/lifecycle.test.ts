@@ -345,14 +345,18 @@ describe("the claim's lease", () => {
     responseBody: null,
   });
 
-  it("a last attempt written with its id (before ids were derived) keeps it, in the API and when the next attempt moves it out", async () => {
+  it.each([
+    ["with its id, number and start (before 2026-12-02)", true],
+    ["with its number and start (before 2026-12-02)", false],
+  ])("a last attempt written %s reads the same in the API and in attempts once the next attempts move it out", async (_, withId) => {
     const { id: accountId, key } = await createAccount();
     const sub = await createSubscription(key);
     const now = Date.now();
     const eventId = `evt_${crypto.randomUUID()}`;
     const id = `dlv_${crypto.randomUUID()}`;
-    const legacyId = `att_${crypto.randomUUID()}`;
-    const legacy = JSON.stringify([legacyId, 1, now - 2000, 12, "http_status", 500, null, { "content-type": "text/plain" }, "boom"]);
+    const legacyId = withId ? `att_${crypto.randomUUID()}` : attemptIdOf(id, 1);
+    const fields = [1, now - 2000, 12, "http_status", 500, null, { "content-type": "text/plain" }, "boom"];
+    const legacy = JSON.stringify(withId ? [legacyId, ...fields] : fields);
     await env.DB.batch([
       env.DB.prepare(
         "INSERT INTO events (id, account_id, type, subject, data, timestamp, created_at) VALUES (?, ?, 'document.updated', NULL, '{}', ?, ?)",
@@ -362,18 +366,33 @@ describe("the claim's lease", () => {
           last_attempt, created_at, updated_at) VALUES (?, ?, ?, 'pending', 1, 0, ?, ?, ?, ?)`,
       ).bind(id, eventKeyOf(eventId), sub.id, now, legacy, now - 3000, now - 2000),
     ]);
-    const first = { id: legacyId, number: 1, outcome: "http_status", status_code: 500, response_headers: { "content-type": "text/plain" }, response_body: "boom" };
-    expect((await call("GET", `/v1/deliveries/${id}`, { token: key })).json.attempts).toEqual([expect.objectContaining(first)]);
+    const first = {
+      id: legacyId, number: 1, started_at: new Date(now - 2000).toISOString(), duration_ms: 12, outcome: "http_status", status_code: 500,
+      response_headers: { "content-type": "text/plain" }, response_body: "boom",
+    };
+    const attempts = async () => (await call("GET", `/v1/deliveries/${id}`, { token: key })).json.attempts;
+    expect(await attempts()).toEqual([expect.objectContaining(first)]);
 
-    const second = { ...attemptOf(id, now), id: attemptIdOf(id, 2), number: 2, statusCode: 503 };
-    await lifecycle.settle(env, [{ attempt: second, verdict: { kind: "retry", delaySeconds: 1, nextAttemptAt: now + 1000 } }], now + 5);
-    const { json } = await call("GET", `/v1/deliveries/${id}`, { token: key });
-    expect(json.attempts).toEqual([
-      expect.objectContaining({ ...first, duration_ms: 12, started_at: new Date(now - 2000).toISOString() }),
-      expect.objectContaining({ id: attemptIdOf(id, 2), number: 2, status_code: 503 }),
+    // The second attempt is written in today's layout, its start relative to the delivery's created_at.
+    const second = { ...attemptOf(id, now + 100), id: attemptIdOf(id, 2), number: 2, statusCode: 503 };
+    await lifecycle.settle(env, [{ attempt: second, verdict: { kind: "retry", delaySeconds: 1, nextAttemptAt: now + 1000 } }], now + 105);
+    const secondShown = { id: attemptIdOf(id, 2), number: 2, started_at: new Date(now + 100).toISOString(), duration_ms: 1, status_code: 503 };
+    expect(await attempts()).toEqual([expect.objectContaining(first), expect.objectContaining(secondShown)]);
+    const [stored] = await sqlAll<{ last_attempt: string }>(env.DB, sql`SELECT last_attempt FROM deliveries WHERE id = ${id}`);
+    expect(JSON.parse(stored.last_attempt)).toEqual([3100, 1, "http_status", 503, null, null, null]);
+
+    const third = { ...attemptOf(id, now + 1200), id: attemptIdOf(id, 3), number: 3, outcome: "success" as const, statusCode: 200 };
+    await lifecycle.settle(env, [{ attempt: third, verdict: { kind: "delivered" } }], now + 1205);
+    expect(await attempts()).toEqual([
+      expect.objectContaining(first),
+      expect.objectContaining(secondShown),
+      expect.objectContaining({ id: attemptIdOf(id, 3), number: 3, started_at: new Date(now + 1200).toISOString(), status_code: 200 }),
     ]);
-    const [moved] = await sqlAll<{ id: string; number: number }>(env.DB, sql`SELECT id, number FROM attempts WHERE delivery_id = ${id}`);
-    expect(moved).toEqual({ id: legacyId, number: 1 });
+    const moved = await sqlAll(env.DB, sql`SELECT id, number, started_at, duration_ms, status_code FROM attempts WHERE delivery_id = ${id} ORDER BY number`);
+    expect(moved).toEqual([
+      { id: legacyId, number: 1, started_at: now - 2000, duration_ms: 12, status_code: 500 },
+      { id: attemptIdOf(id, 2), number: 2, started_at: now + 100, duration_ms: 1, status_code: 503 },
+    ]);
   });
 
   it("a settled delivery is free at once, though its batch's lease runs on: its retry is claimed when due", async () => {

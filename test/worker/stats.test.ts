@@ -36,9 +36,13 @@ async function statsOf(subscriptionId: string, key: string) {
 
 /** Every delivery in D1 with its attempts: the whole service's log, for the operator's figures. */
 async function wholeLog(): Promise<LoggedDelivery[]> {
-  const { results: rows } = await env.DB.prepare("SELECT id, status, last_attempt FROM deliveries WHERE last_attempt IS NOT NULL").all<{
+  const { results: rows } = await env.DB.prepare(
+    "SELECT id, status, created_at, attempts_count, last_attempt FROM deliveries WHERE last_attempt IS NOT NULL",
+  ).all<{
     id: string;
     status: string;
+    created_at: number;
+    attempts_count: number;
     last_attempt: string;
   }>();
   const { results: earlier } = await env.DB.prepare("SELECT delivery_id, started_at, duration_ms, outcome FROM attempts ORDER BY number").all<{
@@ -53,7 +57,7 @@ async function wholeLog(): Promise<LoggedDelivery[]> {
     outcome,
   });
   return rows.map((d) => {
-    const last = decodeAttempt(d.id, d.last_attempt);
+    const last = decodeAttempt({ id: d.id, createdAt: d.created_at, attemptsCount: d.attempts_count }, d.last_attempt);
     return {
       status: d.status,
       attempts: [
