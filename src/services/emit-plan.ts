@@ -11,10 +11,10 @@ import { schemaErrors } from "../core/json-schema";
 import { type Matchable, subscriptionMatches } from "../core/matching";
 import { type FieldError, ProblemError } from "../core/problem";
 import type { NewDelivery } from "../delivery/lifecycle";
+import { type EmitEventInput, type EmitResultBody, MAX_DATA_BYTES } from "./emit-schema";
 
 /** A delivery the plan creates, and whose account it is (not stored: its subscription says it). */
 export type PlannedDelivery = NewDelivery & { accountId: string };
-import { type EmitEventInput, type EmitResultBody, MAX_DATA_BYTES } from "./emit-schema";
 
 /** An idempotency key as stored: its account and `request:…` (the header) or `event:…` (one event). */
 export type KeyPair = [accountId: string, key: string];
