@@ -45,7 +45,11 @@ async function visibleDelivery(c: AppContext, id: string) {
   const principal = c.get("principal");
   const read = async (env: Env) => {
     const [row] = await database(env.DB)
-      .select({ ...deliveryColumns(), accountId: deliveryAccountSql(sql`${deliveries}`) })
+      // Whose it is: the account's own, known; for the operator, its subscription's account.
+      .select({
+        ...deliveryColumns(),
+        accountId: principal.kind === "account" ? sql<string | null>`${principal.account.id}` : deliveryAccountSql(sql`${deliveries}`),
+      })
       .from(deliveries)
       .where(and(eq(deliveries.id, id), principal.kind === "account" ? deliveryOfAccount(principal.account.id) : undefined));
     return row ?? null;

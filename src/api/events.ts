@@ -3,7 +3,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { and, asc, eq, gte, sql } from "drizzle-orm";
 import { notFound } from "../core/problem";
 import { database } from "../db/client";
-import { eventKeySql } from "../db/event-keys";
+import { eventKeyOf } from "../db/event-keys";
 import { afterCursor, newestFirst, toPage } from "../db/pagination";
 import { deliveries, events } from "../db/schema";
 import { allShards, findOnShards, homeOf } from "../db/shards";
@@ -31,7 +31,7 @@ const ListQuery = PageQuery.extend({
  * the same time. A few index lookups per subscription of the account.
  */
 const ofEvent = (id: string) => {
-  const event = (column: string) => sql`(SELECT ${sql.raw(column)} FROM events WHERE id = ${eventKeySql(sql`${id}`)})`;
+  const event = (column: string) => sql`(SELECT ${sql.raw(column)} FROM events WHERE id = ${eventKeyOf(id)})`;
   return and(
     eq(deliveries.eventId, id),
     sql`${deliveries.createdAt} = ${event("created_at")}`,

@@ -47,10 +47,6 @@ export const eventKeySql = (text: SQL) =>
   sql`CASE WHEN length(${text}) = 40 AND substr(${text}, 1, 4) = ${PREFIX}
     THEN coalesce(unhex(replace(substr(${text}, 5), '-', '')), ${text}) ELSE ${text} END`;
 
-/** eventKeySql as text, for a statement written as a string (`text` is an SQL expression). */
-export const eventKeyExpression = (text: string) =>
-  `CASE WHEN length(${text}) = 40 AND substr(${text}, 1, 4) = '${PREFIX}' THEN coalesce(unhex(replace(substr(${text}, 5), '-', '')), ${text}) ELSE ${text} END`;
-
 /** In SQL: a stored key `key` as its event id (a text one as itself). */
 export const eventIdSql = (key: SQL) => {
   const hex = sql`lower(hex(${key}))`;

@@ -28,7 +28,7 @@ import { eq, getTableColumns, type SQL, sql } from "drizzle-orm";
 import { MAX_QUEUE_DELAY_SECONDS } from "../core/retry";
 import { ProblemError } from "../core/problem";
 import { database, sqlAll, sqlRun } from "../db/client";
-import { eventIdSql, eventKeyExpression, eventKeySql } from "../db/event-keys";
+import { eventIdSql, eventKeySql } from "../db/event-keys";
 import { type AccountRow, accounts, apiKeys, deliveries, events, listenSessions, subscriptions } from "../db/schema";
 import { control, forgetHome, livesOn, type ShardEnv, shardEnv } from "../db/shards";
 import { eraseFromShard } from "../services/accounts";
@@ -192,14 +192,20 @@ const deliveriesCursor = (row: Record<string, unknown> | undefined, place: numbe
 async function insertRows(db: D1Database, table: string, rows: Record<string, unknown>[]): Promise<void> {
   if (rows.length === 0) return;
   const columns = Object.keys(rows[0]);
-  const names = columns.map((c) => `"${c}"`).join(", ");
+  const names = sql.raw(columns.map((c) => `"${c}"`).join(", "));
   const keys = KEY_COLUMNS[table] ?? [];
-  const values = columns.map((c) => (keys.includes(c) ? eventKeyExpression(`value ->> '$."${c}"'`) : `value ->> '$."${c}"'`)).join(", ");
+  const values = sql.join(
+    columns.map((c) => {
+      const value = sql.raw(`value ->> '$."${c}"'`);
+      return keys.includes(c) ? eventKeySql(value) : value;
+    }),
+    sql`, `,
+  );
   let part: Record<string, unknown>[] = [];
   let bytes = 0;
   const flush = async () => {
     if (!part.length) return;
-    await db.prepare(`INSERT OR IGNORE INTO "${table}" (${names}) SELECT ${values} FROM json_each(?)`).bind(JSON.stringify(part)).run();
+    await sqlRun(db, sql`INSERT OR IGNORE INTO ${sql.identifier(table)} (${names}) SELECT ${values} FROM json_each(${JSON.stringify(part)})`);
     part = [];
     bytes = 0;
   };

@@ -12,7 +12,7 @@ import { attemptIdOf } from "../core/ids";
 import type { AttemptVerdict } from "../core/retry";
 import { SYSTEM_ACCOUNT_ID } from "../core/operational";
 import { database, sqlAll, sqlRun } from "../db/client";
-import { eventIdSql, eventKeySql } from "../db/event-keys";
+import { eventIdSql, eventKeyOf, eventKeySql } from "../db/event-keys";
 import { livesHereSql } from "../db/shards";
 import { deliveries, subscriptions } from "../db/schema";
 import { encodeAttempt } from "./attempt-log";
@@ -90,7 +90,7 @@ export function createTestSendStatement(env: Env, d: Omit<NewDelivery, "status" 
   return sqlRun(env.DB, sql`
     INSERT INTO deliveries (id, event_id, subscription_id, status, attempts_count, series_base,
       created_at, updated_at)
-    VALUES (${d.id}, ${eventKeySql(sql`${d.eventId}`)}, ${d.subscriptionId}, 'in_flight', 0, 0, ${now}, ${now})`);
+    VALUES (${d.id}, ${eventKeyOf(d.eventId)}, ${d.subscriptionId}, 'in_flight', 0, 0, ${now}, ${now})`);
 }
 
 export interface ClaimedDelivery {

@@ -6,7 +6,7 @@ import { newId } from "../core/ids";
 import { patternMatches } from "../core/matching";
 import { ProblemError } from "../core/problem";
 import { database, sqlRun } from "../db/client";
-import { eventKeySql } from "../db/event-keys";
+import { eventKeyOf } from "../db/event-keys";
 import { accounts, type DeliveryRow, eventTypes, type SubscriptionRow } from "../db/schema";
 import * as lifecycle from "../delivery/lifecycle";
 import { sendAttempt } from "../delivery/send";
@@ -68,7 +68,7 @@ export async function sendTestEvent(env: Env, config: Config, sub: SubscriptionR
   const success = attempt.outcome === "success";
   await db.batch([
     sqlRun(env.DB, sql`INSERT INTO events (id, account_id, type, subject, data, timestamp, created_at)
-      VALUES (${eventKeySql(sql`${event.id}`)}, ${sub.accountId}, ${event.type}, ${event.subject}, ${event.data}, ${now}, ${now})`),
+      VALUES (${eventKeyOf(event.id)}, ${sub.accountId}, ${event.type}, ${event.subject}, ${event.data}, ${now}, ${now})`),
     lifecycle.createTestSendStatement(
       env,
       { id: deliveryId, eventId: event.id, subscriptionId: sub.id },

@@ -14,7 +14,9 @@ import { instrument, readCounters } from "../../src/metrics";
 import { emitEvents } from "../../src/services/emit";
 import { groupSizes } from "../../src/services/emit-group";
 import { call, createAccount, createSubscription, expectProblem, MISSING_ACCOUNT_ID } from "./harness";
-import { eventIdOfKey, eventKeyExpression, eventKeyOf } from "../../src/db/event-keys";
+import { eventIdSql, eventKeyOf, eventKeySql } from "../../src/db/event-keys";
+import { sql } from "drizzle-orm";
+import { sqlAll } from "../../src/db/client";
 
 const metered = () => instrument({ ...env, METRICS: "1" } as Env, "fetch");
 let typeCounter = 0;
@@ -89,14 +91,11 @@ describe("calls that arrive together share one round trip", () => {
   // Each event and how many deliveries it has, whatever their status: the consumer may have sent
   // them already by the time this reads.
   const stored = async (eventIds: string[]) =>
-    (
-      await env.DB.prepare(
-        `SELECT e.id, e.data, count(d.id) AS deliveries FROM events e LEFT JOIN deliveries d ON d.event_id = e.id
-         WHERE e.id IN (SELECT ${eventKeyExpression("value")} FROM json_each(?)) GROUP BY e.id`,
-      )
-        .bind(JSON.stringify(eventIds))
-        .all<{ id: unknown; data: string; deliveries: number }>()
-    ).results.map((r) => ({ ...r, id: eventIdOfKey(r.id) }));
+    sqlAll<{ id: string; data: string; deliveries: number }>(
+      env.DB,
+      sql`SELECT ${eventIdSql(sql`e.id`)} AS id, e.data, count(d.id) AS deliveries FROM events e LEFT JOIN deliveries d ON d.event_id = e.id
+        WHERE e.id IN (SELECT ${eventKeySql(sql`value`)} FROM json_each(${JSON.stringify(eventIds)})) GROUP BY e.id`,
+    );
 
   it("each call is written and answered as its own; their deliveries share queue messages", async () => {
     const { id, key } = await createAccount();
