@@ -16,7 +16,7 @@ import { eventKeySql } from "../db/event-keys";
 import { livesHereSql } from "../db/shards";
 import { fanOutStatement } from "../delivery/lifecycle";
 import type { PreparedCall } from "./emit-plan";
-import { writeTogether } from "./emit-group";
+import { type GroupKind, writeTogether } from "./emit-group";
 import type { EmitResultBody } from "./emit-schema";
 
 export interface CatalogEntry {
@@ -46,6 +46,53 @@ export interface FastEmit {
   body: EmitResultBody;
 }
 
+/** One call's share of a group (./emit-group): what its guards rely on and the rows it writes. */
+interface FastItem {
+  /** Catalog entries as `[name, updated_at]`. */
+  relied: [string, number][];
+  accountIds: string[];
+  /** Events as rows `[id, account_id, type, subject, data, timestamp]`. */
+  eventRows: unknown[][];
+  now: number;
+}
+
+type Created = { id: string; event_id: string; status: "pending" | "skipped" };
+
+/**
+ * Three statements for a whole group: the guards of every call, its events, its deliveries.
+ * Built by whichever call's request sends the group: statements belong to the request that
+ * prepares them. The group's rows take the time of its first call.
+ */
+const fastWrite: GroupKind<FastItem, Created[]> = {
+  statements(own, items) {
+    const relied = [...new Map(items.flatMap((i) => i.relied.map(([name, at]) => [`${name}\u0000${at}`, [name, at]]))).values()];
+    const accountIds = [...new Set(items.flatMap((i) => i.accountIds))];
+    const eventRows = items.flatMap((i) => i.eventRows);
+    const now = items[0].now;
+    return [
+      // The guards: json() of a non-JSON string is an error, the way a statement aborts the batch.
+      // Two calls relying on different versions of one entry: one of them is stale, and the counts differ.
+      sqlAll(own.DB, sql`
+        SELECT CASE
+          WHEN (SELECT count(*) FROM json_each(${JSON.stringify(relied)}) AS t
+            JOIN event_types et ON et.name = t.value ->> 0 AND et.updated_at = t.value ->> 1) != ${relied.length}
+          THEN json('the catalog changed')
+          WHEN (SELECT count(*) FROM accounts WHERE id IN (SELECT value FROM json_each(${JSON.stringify(accountIds)}))
+              AND ${livesHereSql(own)}) != ${accountIds.length}
+          THEN json('no such account') END`),
+      insertEventsStatement(own, eventRows, now),
+      // The fan-out needs no data: [id, account_id, type, subject].
+      fanOutStatement(own, eventRows.map((r) => r.slice(0, 4)), now),
+    ];
+  },
+  split(results, items) {
+    const byEvent = new Map<string, Created[]>();
+    for (const d of results[2] as Created[]) byEvent.set(d.event_id, [...(byEvent.get(d.event_id) ?? []), d]);
+    return items.map((i) => i.eventRows.flatMap((r) => byEvent.get(r[0] as string) ?? []));
+  },
+  pendingOf: (created) => created.filter((d) => d.status === "pending").map((d) => d.id),
+};
+
 /**
  * The call written in one round trip, or null when it must go the careful way: a key, a type
  * this isolate has not seen, data its cached schema refuses (the careful way names the error),
@@ -59,32 +106,17 @@ export async function emitInOneRoundTrip(env: Env, call: PreparedCall, now: numb
     const schema = catalog.get(p.input.type)!.schema;
     if (schema !== null && schemaErrors(schema, p.input.data, "data").length) return null;
   }
-  const relied = JSON.stringify(entries.map((e) => [e!.name, e!.updatedAt]));
-  const eventRows = call.events.map((p) => [p.id, p.input.account_id, p.input.type, p.input.subject ?? null, p.data, p.timestamp]);
-  let created: Awaited<ReturnType<typeof fanOutStatement>>;
+  const item: FastItem = {
+    relied: entries.map((e) => [e!.name, e!.updatedAt]),
+    accountIds: call.accountIds,
+    eventRows: call.events.map((p) => [p.id, p.input.account_id, p.input.type, p.input.subject ?? null, p.data, p.timestamp]),
+    now,
+  };
+  let created: Created[];
   try {
-    const results = await writeTogether(
-      env,
-      // Built by whichever call's request sends the group: statements belong to the request that prepares them.
-      (own) => [
-        // The guards: json() of a non-JSON string is an error, the way a statement aborts the batch.
-        sqlAll(own.DB, sql`
-          SELECT CASE
-            WHEN (SELECT count(*) FROM json_each(${relied}) AS t
-              JOIN event_types et ON et.name = t.value ->> 0 AND et.updated_at = t.value ->> 1) != ${entries.length}
-            THEN json('the catalog changed')
-            WHEN (SELECT count(*) FROM accounts WHERE id IN (SELECT value FROM json_each(${JSON.stringify(call.accountIds)}))
-                AND ${livesHereSql(own)}) != ${call.accountIds.length}
-            THEN json('no such account') END`),
-        insertEventsStatement(own, eventRows, now),
-        fanOutStatement(own, eventRows, now),
-      ],
-      // Each event's data is bound twice (the events and the fan-out), at most twice as long once
-      // escaped as a JSON string: a bound on what the group's cap counts, without serializing it again.
-      4 * call.events.reduce((n, p) => n + p.data.length + 200, 0),
-      (written) => pendingOf(written[2] as typeof created),
-    );
-    created = results[2] as typeof created;
+    // Each event's data is bound once, at most twice as long once escaped as a JSON string: a
+    // bound on what the group's cap counts, without serializing it again.
+    created = await writeTogether(env, fastWrite, item, 2 * call.events.reduce((n, p) => n + p.data.length + 200, 0));
   } catch (err) {
     // Only a guard's refusal sends the call the careful way (nothing was written then); any
     // other failure is the caller's, as on the careful way.
@@ -96,5 +128,3 @@ export async function emitInOneRoundTrip(env: Env, call: PreparedCall, now: numb
   for (const d of created) counts.set(d.event_id, (counts.get(d.event_id) ?? 0) + 1);
   return { body: { data: call.events.map((p) => ({ id: p.id, deliveries: counts.get(p.id) ?? 0 })) } };
 }
-
-const pendingOf = (created: { id: string; status: string }[]) => created.filter((d) => d.status === "pending").map((d) => d.id);

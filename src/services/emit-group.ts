@@ -6,9 +6,10 @@
  * written. D1 runs one query at a time per database, so k calls in one transaction cost one
  * commit, not k.
  *
- * Each call keeps its own guards and, when its group succeeds, takes one round trip: should any
- * statement of a group fail (a call's guard finds the catalog changed, say), nothing of the group
- * was written and each call is written again on its own, so it gets its own answer.
+ * A group is written by a few statements whatever its size (GroupKind: one for all its guards, one
+ * per table), each binding the whole group's rows as one JSON parameter. Should any statement of
+ * a group fail (a call's guard finds the catalog changed, say), nothing of the group was written
+ * and each call is written again on its own, so it gets its own answer.
  *
  * The group's batch is prepared and sent from the request of one of its calls (the leader, which
  * waits for it anyway) and kept alive with waitUntil, so a leader whose client goes away cannot
@@ -19,7 +20,7 @@ import type { BatchItem } from "drizzle-orm/batch";
 import { database } from "../db/client";
 import { enqueueDeliveries } from "./enqueue";
 
-/** At most this many calls in one transaction (3 statements each), and this much bound data. */
+/** At most this many calls in one transaction, and this much bound data. */
 const GROUP_MAX_CALLS = 25;
 const GROUP_MAX_BYTES = 1_000_000;
 
@@ -30,15 +31,27 @@ const MAX_SLEEP_MS = 50;
 /** Longer than any D1 batch may take: a group still "being written" after this is taken as lost. */
 const STUCK_MS = 60_000;
 
-type Outcome = { ok: true; results: unknown[] } | { ok: false; error: unknown };
+/**
+ * What a group writes, for calls of one kind: the statements that write several calls' items at
+ * once (the same few statements whatever the group's size: D1 counts and runs each statement,
+ * so k calls cost one statement each, not k), and each call's own result out of them.
+ */
+export interface GroupKind<T, R> {
+  /** The statements that write `items`, all or nothing; built in the request that sends them. */
+  statements(env: Env, items: T[]): BatchItem<"sqlite">[];
+  /** Each item's result, in the order of `items`, from the batch's results. */
+  split(results: unknown[], items: T[]): R[];
+  /** The delivery ids to enqueue once an item is written. */
+  pendingOf(result: R): string[];
+}
 
-interface Member {
-  /** The call's statements, prepared by the leader in its own request. */
-  build: (env: Env) => BatchItem<"sqlite">[];
+type Outcome<R> = { ok: true; result: R } | { ok: false; error: unknown };
+
+interface Member<T = unknown, R = unknown> {
+  kind: GroupKind<T, R>;
+  item: T;
   bytes: number;
-  /** The delivery ids to enqueue once written. */
-  pendingOf: (results: unknown[]) => string[];
-  outcome?: Outcome;
+  outcome?: Outcome<R>;
 }
 
 interface Line {
@@ -56,23 +69,17 @@ const lines = new WeakMap<D1Database, Line>();
 export const groupSizes: number[] = [];
 
 /**
- * Writes one call's statements (`build` makes them, in whichever request sends them) with whatever
- * other calls are waiting, enqueues its pending deliveries, and answers its own results, or
- * throws its own error.
+ * Writes one call's item with whatever other calls of its kind are waiting, enqueues its pending
+ * deliveries, and answers its own result, or throws its own error.
  */
-export async function writeTogether(
-  env: Env,
-  build: (env: Env) => BatchItem<"sqlite">[],
-  bytes: number,
-  pendingOf: (results: unknown[]) => string[],
-): Promise<unknown[]> {
+export async function writeTogether<T, R>(env: Env, kind: GroupKind<T, R>, item: T, bytes: number): Promise<R> {
   let line = lines.get(env.DB);
   if (!line) lines.set(env.DB, (line = { waiting: [], writing: false, since: 0, typicalMs: POLL_MS }));
-  const me: Member = { build, bytes, pendingOf };
-  line.waiting.push(me);
+  const me: Member<T, R> = { kind, item, bytes };
+  line.waiting.push(me as Member);
   for (;;) {
     if (me.outcome) {
-      if (me.outcome.ok) return me.outcome.results;
+      if (me.outcome.ok) return me.outcome.result;
       throw me.outcome.error;
     }
     // A leader whose request was cut off before its group ended (which waitUntil should prevent)
@@ -108,47 +115,47 @@ function keepAlive(p: Promise<void>): void {
   }
 }
 
-/** The longest run from the head of the line that fits a group; always at least one call. */
+/** The longest run of one kind from the head of the line that fits a group; always at least one call. */
 function takeGroup(waiting: Member[]): Member[] {
   let n = 0;
   let bytes = 0;
-  while (n < waiting.length && n < GROUP_MAX_CALLS && (n === 0 || bytes + waiting[n].bytes <= GROUP_MAX_BYTES)) {
+  while (
+    n < waiting.length &&
+    n < GROUP_MAX_CALLS &&
+    (n === 0 || (waiting[n].kind === waiting[0].kind && bytes + waiting[n].bytes <= GROUP_MAX_BYTES))
+  ) {
     bytes += waiting[n].bytes;
     n++;
   }
   return waiting.splice(0, n);
 }
 
+const batchOf = (env: Env, kind: GroupKind<unknown, unknown>, items: unknown[]) =>
+  database(env.DB).batch(kind.statements(env, items) as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]]);
+
 /** Never rejects: every member gets its outcome. */
 async function writeGroup(env: Env, group: Member[]): Promise<void> {
   if (!group.length) return;
   groupSizes.push(group.length);
   if (groupSizes.length > 1_000) groupSizes.splice(0, groupSizes.length - 1_000);
-  const db = database(env.DB);
-  const written: Member[] = [];
-  const statements = group.map((m) => m.build(env));
+  const kind = group[0].kind;
+  const items = group.map((m) => m.item);
   try {
-    const results = await db.batch(statements.flat() as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]]);
-    let i = 0;
-    group.forEach((m, k) => {
-      m.outcome = { ok: true, results: results.slice(i, i + statements[k].length) };
-      i += statements[k].length;
-      written.push(m);
-    });
+    const results = kind.split(await batchOf(env, kind, items), items);
+    group.forEach((m, k) => (m.outcome = { ok: true, result: results[k] }));
   } catch (groupError) {
     if (group.length === 1) group[0].outcome = { ok: false, error: groupError };
     else {
       // Nothing of the group was written: each call on its own, for its own answer.
-      for (const [k, m] of group.entries()) {
+      for (const m of group) {
         try {
-          m.outcome = { ok: true, results: await db.batch(statements[k] as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]]) };
-          written.push(m);
+          m.outcome = { ok: true, result: kind.split(await batchOf(env, kind, [m.item]), [m.item])[0] };
         } catch (error) {
           m.outcome = { ok: false, error };
         }
       }
     }
   }
-  const pending = written.flatMap((m) => (m.outcome?.ok ? m.pendingOf(m.outcome.results) : []));
+  const pending = group.flatMap((m) => (m.outcome?.ok ? kind.pendingOf(m.outcome.result) : []));
   if (pending.length) await enqueueDeliveries(env, pending);
 }
