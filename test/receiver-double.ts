@@ -69,6 +69,11 @@ export async function receiverDouble(request: Request): Promise<Response> {
       return new Response(null, { status: 302, headers: { location: "https://receiver.test/ok/redirected" } });
     case "big":
       return new Response("x".repeat(10_000), { status: 200, headers: { "x-big": "yes" } });
+    case "limit": {
+      // Exactly the logged body's cap (4096 bytes), with its length declared.
+      const body = "z".repeat(4096);
+      return new Response(body, { status: 200, headers: { "content-length": String(body.length) } });
+    }
     case "big-headers":
       return json({ ok: true }, 200, { "x-huge": "h".repeat(60_000) });
     case "smartshape":

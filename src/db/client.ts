@@ -30,14 +30,15 @@ export const refusedByGuard = (err: unknown): boolean => String(err instanceof E
 
 /**
  * Raw SQL that can also go into db.batch(). drizzle's D1 session binds batched
- * statements through `stmt`, which its raw queries lack; give them one.
+ * statements through `stmt`, which its raw queries lack; give them one. The query is built
+ * once: drizzle's batch would build it again from the template (the hot path's statements are
+ * long templates of templates, and building them is most of what drizzle costs there).
  */
-export function sqlAll<T>(d1: D1Database, query: SQL) {
-  const q = database(d1).all<T>(query);
-  return Object.assign(q, { stmt: d1.prepare(q.getQuery().sql) });
+function built<Q extends { getQuery(): { sql: string } }>(d1: D1Database, q: Q): Q & { stmt: D1PreparedStatement } {
+  const query = q.getQuery();
+  return Object.assign(q, { stmt: d1.prepare(query.sql), getQuery: () => query });
 }
 
-export function sqlRun(d1: D1Database, query: SQL) {
-  const q = database(d1).run(query);
-  return Object.assign(q, { stmt: d1.prepare(q.getQuery().sql) });
-}
+export const sqlAll = <T>(d1: D1Database, query: SQL) => built(d1, database(d1).all<T>(query));
+
+export const sqlRun = (d1: D1Database, query: SQL) => built(d1, database(d1).run(query));

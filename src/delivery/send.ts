@@ -70,8 +70,20 @@ function keysFor(config: Config, t: SendTarget): Promise<Keys> {
   return keys;
 }
 
-async function readPrefix(body: ReadableStream<Uint8Array> | null): Promise<string> {
+/**
+ * The first RESPONSE_BODY_LIMIT bytes of an answer, as text. An answer that declares a length
+ * within the limit, uncompressed, is read whole by the runtime (no read loop in JavaScript: the
+ * usual receiver answers a few bytes); any other is read chunk by chunk and the rest cancelled.
+ */
+async function readPrefix(res: Response): Promise<string> {
+  const body = res.body;
   if (!body) return "";
+  // Not a compressed answer: its declared length is not what it inflates to.
+  const declared = res.headers.has("content-encoding") ? NaN : Number(res.headers.get("content-length") ?? NaN);
+  if (declared <= RESPONSE_BODY_LIMIT) {
+    const whole = new Uint8Array(await res.arrayBuffer());
+    return new TextDecoder().decode(whole.length > RESPONSE_BODY_LIMIT ? whole.subarray(0, RESPONSE_BODY_LIMIT) : whole);
+  }
   const reader = body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -161,7 +173,7 @@ export async function sendAttempt(
     headers.set("user-agent", "Hookline-Webhooks/1.0");
     for (const [name, value] of Object.entries(signed)) headers.set(name, value);
     const res = await fetcher(check.url, { method: "POST", headers, body, redirect: "manual", signal });
-    const responseBody = await readPrefix(res.body);
+    const responseBody = await readPrefix(res);
     const responseHeaders = cappedHeaders(res.headers);
     const summary = { status: res.status, contentType: res.headers.get("content-type"), body: responseBody };
     if (format.isSuccess(summary)) {

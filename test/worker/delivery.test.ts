@@ -109,4 +109,13 @@ describe.concurrent("delivery through the real queue consumer", () => {
     expect(detail.attempts[0].response_body).toHaveLength(4096);
     expect(detail.attempts[0].response_headers["x-big"]).toBe("yes");
   });
+
+  it("keeps a body of exactly 4 KB, its length declared, whole", async () => {
+    const { id: accountId, key } = await createAccount();
+    await createSubscription(key, { url: receiverUrl("limit").url });
+    const [delivery] = await settledDeliveries((await emit(accountId)).id);
+    expect(delivery.status).toBe("delivered");
+    const { attempts } = await deliveryWithAttempts(delivery.id, key);
+    expect(attempts[0].response_body).toBe("z".repeat(4096));
+  });
 });
