@@ -106,27 +106,17 @@ export interface ClaimedDelivery {
   target: SendTarget;
 }
 
-interface ClaimRow {
-  id: string;
-  attempts_count: number;
-  series_base: number;
-  event_id: string;
-  type: string;
-  subject: string | null;
-  data: string;
-  timestamp: number;
-  sub_id: string;
-  url: string;
-  format: string;
-  headers: string;
-  secret_enc: string | null;
-  previous_secret_enc: string | null;
-  previous_secret_until: number | null;
-  derived_enc: string | null;
-  consecutive_failures: number;
-  throttle_rate: number | null;
-  owner: string;
+/** What a claim read, as JSON (see claim): each delivery once, and each event and target it needs once. */
+interface ClaimRead {
+  /** `[id, attempts_count, series_base, event_id, subscription_id]` */
+  deliveries: string;
+  /** event id -> `[type, subject, data, timestamp]` */
+  events: string;
+  /** subscription id -> `[url, format, headers, secret_enc, previous_secret_enc, previous_secret_until, derived_enc,
+   * consecutive_failures, throttle_rate, owner]` */
+  targets: string;
 }
+type TargetRow = [string, string, string, string | null, string | null, number | null, string | null, number, number | null, string];
 
 /**
  * A delivery is in flight while a live lease holds it at its current attempts_count: a claim
@@ -232,43 +222,56 @@ export async function claim(env: Env, ids: string[], now: number, leases: { byPo
       HAVING count(*) > 0
       ON CONFLICT (slot) DO UPDATE SET at = excluded.at, until = excluded.until, held = excluded.held
       RETURNING held`),
-    sqlAll<ClaimRow>(env.DB, sql`
-      SELECT d.id, d.attempts_count, d.series_base, ${eventIdSql(sql`e.id`)} AS event_id, e.type, e.subject, e.data, e.timestamp,
-        s.id AS sub_id, s.url, s.format, s.headers, s.secret_enc, s.previous_secret_enc, s.previous_secret_until,
-        s.derived_enc, s.consecutive_failures, s.throttle_rate, coalesce(a.email, a.name) AS owner
-      FROM leases AS l, json_each(l.held) AS h
-        JOIN deliveries d ON d.id = h.value ->> 0
-        JOIN events e ON e.id = d.event_id
-        JOIN subscriptions s ON s.id = d.subscription_id
-        JOIN accounts a ON a.id = s.account_id
-      WHERE l.slot = ${slot} AND l.at = ${now}`),
+    // One row: the batch's deliveries, and each event and target among them once (a fan-out's batch
+    // holds a few events for many subscriptions, a single-subscription batch one target for many
+    // events), as JSON: repeating them per delivery made most of what D1 carried back to the consumer.
+    sqlAll<ClaimRead>(env.DB, sql`
+      WITH taken AS (
+        SELECT d.id, d.attempts_count, d.series_base, d.event_id, d.subscription_id
+        FROM leases AS l, json_each(l.held) AS h JOIN deliveries d ON d.id = h.value ->> 0
+        WHERE l.slot = ${slot} AND l.at = ${now})
+      SELECT
+        (SELECT json_group_array(json_array(id, attempts_count, series_base, ${eventIdSql(sql`event_id`)}, subscription_id))
+          FROM taken) AS deliveries,
+        (SELECT json_group_object(${eventIdSql(sql`e.id`)}, json_array(e.type, e.subject, e.data, e.timestamp))
+          FROM events e WHERE e.id IN (SELECT event_id FROM taken)) AS events,
+        (SELECT json_group_object(s.id, json_array(s.url, s.format, s.headers, s.secret_enc, s.previous_secret_enc,
+            s.previous_secret_until, s.derived_enc, s.consecutive_failures, s.throttle_rate, coalesce(a.email, a.name)))
+          FROM subscriptions s JOIN accounts a ON a.id = s.account_id WHERE s.id IN (SELECT subscription_id FROM taken)) AS targets`),
   ]);
   const position = new Map(ids.map((id, i) => [id, i]));
   // The lease this claim wrote says what it took (none written: nothing taken).
   const mine = new Set(taken.flatMap((r) => (JSON.parse(r.held) as [string][]).map(([id]) => id)));
-  return rows
-    .filter((r) => mine.has(r.id))
-    .sort((a, b) => position.get(a.id)! - position.get(b.id)!)
-    .map(
-      (r): ClaimedDelivery => ({
-        id: r.id,
-        attemptInSeries: r.attempts_count - r.series_base + 1,
-        attemptNumber: r.attempts_count + 1,
-        consecutiveFailures: r.consecutive_failures,
-        throttleRate: r.throttle_rate,
-        event: { id: r.event_id, type: r.type, subject: r.subject, data: r.data, timestamp: r.timestamp, owner: r.owner },
-        target: {
-          id: r.sub_id,
-          url: r.url,
-          format: r.format,
-          headers: JSON.parse(r.headers),
-          secretEnc: r.secret_enc,
-          previousSecretEnc: r.previous_secret_enc,
-          previousSecretUntil: r.previous_secret_until,
-          derivedEnc: r.derived_enc,
-        },
-      }),
-    );
+  const [read] = rows;
+  const events = JSON.parse(read.events) as Record<string, [string, string | null, string, number]>;
+  const targets = JSON.parse(read.targets) as Record<string, TargetRow>;
+  const headersOf = new Map(Object.entries(targets).map(([id, t]) => [id, JSON.parse(t[2]) as Record<string, string>]));
+  const claimed: ClaimedDelivery[] = [];
+  // A delivery whose event, subscription or account is gone (deleted meanwhile) is not sent.
+  for (const [id, attemptsCount, seriesBase, eventId, subscriptionId] of JSON.parse(read.deliveries) as [string, number, number, string, string][]) {
+    const e = events[eventId];
+    const t = targets[subscriptionId];
+    if (!mine.has(id) || !e || !t) continue;
+    claimed.push({
+      id,
+      attemptInSeries: attemptsCount - seriesBase + 1,
+      attemptNumber: attemptsCount + 1,
+      consecutiveFailures: t[7],
+      throttleRate: t[8],
+      event: { id: eventId, type: e[0], subject: e[1], data: e[2], timestamp: e[3], owner: t[9] },
+      target: {
+        id: subscriptionId,
+        url: t[0],
+        format: t[1],
+        headers: headersOf.get(subscriptionId)!,
+        secretEnc: t[3],
+        previousSecretEnc: t[4],
+        previousSecretUntil: t[5],
+        derivedEnc: t[6],
+      },
+    });
+  }
+  return claimed.sort((a, b) => position.get(a.id)! - position.get(b.id)!);
 }
 
 export interface Recorded {
