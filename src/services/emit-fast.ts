@@ -41,7 +41,7 @@ export const insertEventsStatement = (env: Env, rows: unknown[][], now: number) 
     SELECT ${eventKeySql(sql`value ->> 0`)}, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, ${now}
     FROM json_each(${JSON.stringify(rows)})`);
 
-/** Written, and its pending deliveries enqueued. */
+/** Written; its pending deliveries are enqueued once it is answered (./emit-group). */
 export interface FastEmit {
   body: EmitResultBody;
 }

@@ -93,7 +93,10 @@ export async function writeTogether<T, R>(env: Env, kind: GroupKind<T, R>, item:
         line.writing = false;
         line.typicalMs = 0.7 * line.typicalMs + 0.3 * (Date.now() - since);
       });
-      keepAlive(written);
+      // Enqueued after the answers, outside the line: D1 is the record, and a message that never
+      // gets sent loses nothing (the sweep sends what is still pending, ./enqueue). So neither the
+      // calls nor the next group wait on the queue.
+      keepAlive(written.then((pending) => (pending.length ? enqueueDeliveries(env, pending) : undefined)));
       await written;
       // The next in line leads the next group, from its own request, when it next looks.
       continue;
@@ -107,7 +110,7 @@ export async function writeTogether<T, R>(env: Env, kind: GroupKind<T, R>, item:
   }
 }
 
-function keepAlive(p: Promise<void>): void {
+function keepAlive(p: Promise<unknown>): void {
   try {
     waitUntil(p);
   } catch {
@@ -133,9 +136,9 @@ function takeGroup(waiting: Member[]): Member[] {
 const batchOf = (env: Env, kind: GroupKind<unknown, unknown>, items: unknown[]) =>
   database(env.DB).batch(kind.statements(env, items) as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]]);
 
-/** Never rejects: every member gets its outcome. */
-async function writeGroup(env: Env, group: Member[]): Promise<void> {
-  if (!group.length) return;
+/** Never rejects: every member gets its outcome. Answers the group's pending delivery ids. */
+async function writeGroup(env: Env, group: Member[]): Promise<string[]> {
+  if (!group.length) return [];
   groupSizes.push(group.length);
   if (groupSizes.length > 1_000) groupSizes.splice(0, groupSizes.length - 1_000);
   const kind = group[0].kind;
@@ -156,6 +159,5 @@ async function writeGroup(env: Env, group: Member[]): Promise<void> {
       }
     }
   }
-  const pending = group.flatMap((m) => (m.outcome?.ok ? kind.pendingOf(m.outcome.result) : []));
-  if (pending.length) await enqueueDeliveries(env, pending);
+  return group.flatMap((m) => (m.outcome?.ok ? kind.pendingOf(m.outcome.result) : []));
 }

@@ -59,7 +59,7 @@ async function emitOnShard(
   now: number,
 ): Promise<EmitOutcome> {
   const fast = await emitInOneRoundTrip(env, call, now);
-  // Written and enqueued, with whatever calls arrived with it.
+  // Written with whatever calls arrived with it (and enqueued once answered, ./emit-group).
   if (fast) return { body: fast.body, replayed: false };
   const found = await find(env, call, now);
   const notHere = await notLiveHere(env, call, [found]);
