@@ -4,11 +4,12 @@ import { join } from "node:path";
 import { startWorker } from "../launcher.mjs";
 import { call, Errors, paced, padding, pool, summarize } from "./util.mjs";
 
-export async function startBaselineSide(root, receiver, sizes) {
+/** `workerPerRun` false (scripts/bench/probe.mjs): every run on the Worker started here, kept up. */
+export async function startBaselineSide(root, receiver, sizes, { workerPerRun = true } = {}) {
   const start = () => startWorker({ config: join(root, "bench", "baseline", "wrangler.toml"), quiet: process.env.BENCH_VERBOSE !== "1", readyPath: "/health", inspector: false });
   // Started to check that it starts at all; each run then has one of its own.
   let worker = await start();
-  await worker.stop();
+  if (workerPerRun) await worker.stop();
   const post = (path, body) => call(worker.url + path, { method: "POST", body, deadlineMs: sizes.callDeadlineMs, expect: (s) => s === 202 });
   const body = (run, seq) => JSON.stringify({ type: "bench.tick", timestamp: new Date().toISOString(), data: { run, seq, sentAt: Date.now(), pad: padding() } });
   const job = (run, seq) => ({ url: `${receiver.url}/baseline`, body: body(run, seq) });
@@ -22,6 +23,7 @@ export async function startBaselineSide(root, receiver, sizes) {
    * the baseline nothing it measures.
    */
   async function measured(scenario, rep, events, expected, drive) {
+    if (!workerPerRun) return measuredOn(scenario, rep, events, expected, drive);
     worker = await start();
     try {
       return await measuredOn(scenario, rep, events, expected, drive);
