@@ -33,7 +33,7 @@ if (baseline) {
   for (const f of walk(side.stateDir).filter((f) => f.includes("D1Database") && f.endsWith(".sqlite") && !f.endsWith("metadata.sqlite"))) cpSync(f, join(process.env.PROBE_COPY_DIR ?? tmpdir(), `hookline-probe-${scenario}.sqlite`));
   const purge = await side.purge();
   const c = r.counted;
-  console.log(JSON.stringify({ delivered: d, rate: r.deliveries_per_s, rowsPerDelivery: c.d1.rowsWritten / d, purgeRows: purge.rowsWritten / d, bytes: r.d1_bytes_grown / d, messages: c.queue.messagesSent / d, retries: c.queue.retries, batches: c.invocations.queue, rtEmit: c.d1ByHandler.fetch.roundTrips, rtQueue: c.d1ByHandler.queue.roundTrips, statements: { emit: c.d1ByHandler.fetch.statements, queue: c.d1ByHandler.queue.statements }, doReq: c.durableObject.requests, cpu }));
+  console.log(JSON.stringify({ delivered: d, rate: r.deliveries_per_s, rowsPerDelivery: c.d1.rowsWritten / d, purgeRows: purge.rowsWritten / d, bytes: r.d1_bytes_grown / d, messages: c.queue.messagesSent / d, retries: c.queue.retries, batches: c.invocations.queue, rtEmit: c.d1ByHandler.fetch.roundTrips, rtQueue: c.d1ByHandler.queue.roundTrips, statements: { emit: c.d1ByHandler.fetch.statements, queue: c.d1ByHandler.queue.statements }, rowsRead: { emit: c.d1ByHandler.fetch.rowsRead / d, queue: c.d1ByHandler.queue.rowsRead / d }, doReq: c.durableObject.requests, cpu }));
 }
 await side.stop();
 await receiver.close();

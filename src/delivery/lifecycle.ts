@@ -226,7 +226,7 @@ export async function claim(env: Env, ids: string[], now: number, leases: { byPo
     // holds a few events for many subscriptions, a single-subscription batch one target for many
     // events), as JSON: repeating them per delivery made most of what D1 carried back to the consumer.
     sqlAll<ClaimRead>(env.DB, sql`
-      WITH taken AS (
+      WITH taken AS MATERIALIZED (
         SELECT d.id, d.attempts_count, d.series_base, d.event_id, d.subscription_id
         FROM leases AS l, json_each(l.held) AS h JOIN deliveries d ON d.id = h.value ->> 0
         WHERE l.slot = ${slot} AND l.at = ${now})
