@@ -4,7 +4,8 @@
 // runs on machines of its own, and checking signatures (standardwebhooks' HMAC is JavaScript) on
 // the two cores the service under test runs on would charge Hookline's side with its receivers'
 // work (0.28 ms of CPU per delivery in (a), by `node scripts/bench/probe.mjs`), which the
-// baseline's unsigned side never pays.
+// baseline's unsigned side never pays. A delivery whose signature fails is still counted as
+// received; the report's invalid_signatures gives how many failed.
 import { createServer } from "node:http";
 import { Webhook } from "standardwebhooks";
 import { sleep } from "./util.mjs";

@@ -150,9 +150,9 @@ async function writeGroup(env: Env, group: Member[]): Promise<string[]> {
   if (groupSizes.length > 1_000) groupSizes.splice(0, groupSizes.length - 1_000);
   const kind = group[0].kind;
   const items = group.map((m) => m.item);
+  let results: unknown[] | null = null;
   try {
-    const results = kind.split(await batchOf(env, kind, items), items);
-    group.forEach((m, k) => (m.outcome = { ok: true, result: results[k] }));
+    results = await batchOf(env, kind, items);
   } catch (groupError) {
     if (group.length === 1) group[0].outcome = { ok: false, error: groupError };
     else {
@@ -164,6 +164,15 @@ async function writeGroup(env: Env, group: Member[]): Promise<string[]> {
           m.outcome = { ok: false, error };
         }
       }
+    }
+  }
+  // Written: only the group's own answers are read now, and nothing is written again.
+  if (results) {
+    try {
+      const own = kind.split(results, items);
+      group.forEach((m, k) => (m.outcome = { ok: true, result: own[k] }));
+    } catch (error) {
+      for (const m of group) m.outcome = { ok: false, error };
     }
   }
   return group.flatMap((m) => (m.outcome?.ok ? kind.pendingOf(m.outcome.result) : []));
