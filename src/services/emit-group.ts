@@ -108,9 +108,9 @@ export async function writeTogether<T, R>(env: Env, kind: GroupKind<T, R>, item:
     // nothing of one request is touched from another. (A promise of the waiting call's request,
     // resolved by the writing one, would spare the timers; local workerd cancels such a wait as
     // "Promise will never complete".) It first sleeps about as long as the group in flight should
-    // still take; each time it wakes too early, it sleeps at least twice as long as the time
-    // before (CPU time is billed: waking every millisecond while a slow group ended was 4 % of
-    // the Worker's CPU in (a)).
+    // still take; each time it wakes too early, the shortest it may sleep doubles (1, 2, 4 ms...),
+    // where it used to wake every millisecond while a slow group ended (CPU time is billed: timer
+    // callbacks, these wake-ups among them, were 4 % of the Worker's CPU in (a)).
     const left = line.typicalMs - (Date.now() - line.since);
     await new Promise((resolve) => setTimeout(resolve, Math.min(Math.max(left, POLL_MS * 2 ** early), MAX_SLEEP_MS)));
     early++;
