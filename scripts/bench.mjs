@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm run bench [-- --quick] [-- --reps N] [-- --out DIR]`: Hookline's throughput, latency and cost
 // per delivery against baselines that take the same path without Hookline's work (bench/baseline),
-// all in one run. Starts everything it needs through the launcher, stops everything it started.
+// and (a) and (b) on the floor (bench/floor: the baseline plus the least D1 work a delivery log
+// needs), all in one run. Starts everything it needs through the launcher, stops everything it started.
 // Every call has a deadline, every wait an end, and the run writes its results whatever happens.
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, release, totalmem, type as osType } from "node:os";
@@ -101,19 +102,25 @@ function writeResults() {
 async function runAll() {
   receiver = await startReceiver();
   // Both Workers stay up the whole run, so that the two sides of each pair run back to back.
-  const sides = await Promise.allSettled([startHooklineSide(receiver, SIZES), startBaselineSide(ROOT, receiver, SIZES)]);
+  const sides = await Promise.allSettled([
+    startHooklineSide(receiver, SIZES),
+    startBaselineSide(ROOT, receiver, SIZES),
+    startBaselineSide(ROOT, receiver, SIZES, { worker: "floor" }),
+  ]);
   const failed = sides.find((s) => s.status === "rejected");
   if (failed) {
     await Promise.allSettled(sides.filter((s) => s.status === "fulfilled").map((s) => s.value.stop()));
     throw failed.reason;
   }
-  const [hookline, baseline] = (started = sides.map((s) => s.value));
+  const [hookline, baseline, floor] = (started = sides.map((s) => s.value));
   try {
     for (const scenario of ["a", "b", "c"]) {
       for (let rep = 1; rep <= SIZES.reps; rep++) {
         // A fresh local service for each scenario and each (b) run (hookline-side restart()).
         if ((rep === 1 && scenario !== "a") || scenario === "b") await hookline.restart();
-        for (const [side, run] of [["hookline", hookline.scenarios[scenario]], ["baseline", baseline.scenarios[scenario]]]) {
+        const pair = [["hookline", hookline.scenarios[scenario]], ["baseline", baseline.scenarios[scenario]]];
+        if (floor.scenarios[scenario]) pair.push(["floor", floor.scenarios[scenario]]);
+        for (const [side, run] of pair) {
           const waited = await settleSockets();
           log(`(${scenario}) ${side}, run ${rep}/${SIZES.reps}${waited > 1000 ? ` (after ${Math.round(waited / 1000)} s for closed sockets to clear)` : ""}`);
           state.runs.push(await run(rep));
@@ -134,7 +141,7 @@ async function runAll() {
     }
     state.purges.d1 = await hookline.purge();
   } finally {
-    await Promise.allSettled([hookline.stop(), baseline.stop()]);
+    await Promise.allSettled([hookline.stop(), baseline.stop(), floor.stop()]);
   }
   // (d): Hookline alone, on two data shards: that nothing is lost, nothing crosses between
   // accounts, and the cost per delivery is that of (a). On 2 cores it is not faster.

@@ -1,18 +1,20 @@
 // The baseline's side of each scenario (bench/baseline): the same client, concurrency, rate,
 // receiver and body size as Hookline's, through the same queue settings, with nothing else.
+// `worker: "floor"` runs the same scenarios, (a) and (b), on bench/floor instead: the baseline plus
+// the least D1 work a delivery log needs, what the local runtime allows any such design.
 import { join } from "node:path";
 import { startWorker } from "../launcher.mjs";
 import { call, Errors, paced, padding, pool, summarize } from "./util.mjs";
 
 /** `workerPerRun` false (scripts/bench/probe.mjs): every run on the Worker started here, kept up. */
-export async function startBaselineSide(root, receiver, sizes, { workerPerRun = true } = {}) {
-  const start = () => startWorker({ config: join(root, "bench", "baseline", "wrangler.toml"), quiet: process.env.BENCH_VERBOSE !== "1", readyPath: "/health", inspector: false });
+export async function startBaselineSide(root, receiver, sizes, { workerPerRun = true, worker: name = "baseline" } = {}) {
+  const start = () => startWorker({ config: join(root, "bench", name, "wrangler.toml"), quiet: process.env.BENCH_VERBOSE !== "1", readyPath: "/health", inspector: false });
   // Started to check that it starts at all; each run then has one of its own.
   let worker = await start();
   if (workerPerRun) await worker.stop();
   const post = (path, body) => call(worker.url + path, { method: "POST", body, deadlineMs: sizes.callDeadlineMs, expect: (s) => s === 202 });
   const body = (run, seq) => JSON.stringify({ type: "bench.tick", timestamp: new Date().toISOString(), data: { run, seq, sentAt: Date.now(), pad: padding() } });
-  const job = (run, seq) => ({ url: `${receiver.url}/baseline`, body: body(run, seq) });
+  const job = (run, seq) => ({ url: `${receiver.url}/${name}`, body: body(run, seq) });
 
   /**
    * Each run on a Worker of its own, stopped when the run ends: local workerd keeps the
@@ -33,13 +35,13 @@ export async function startBaselineSide(root, receiver, sizes, { workerPerRun = 
   }
 
   async function measuredOn(scenario, rep, events, expected, drive) {
-    const run = `baseline-${scenario}-${rep}`;
+    const run = `${name}-${scenario}-${rep}`;
     const errors = new Errors();
     const started = Date.now();
     await drive(run, errors);
     const acceptedEnd = Date.now();
     const received = await receiver.waitFor(run, expected, sizes.wait(expected));
-    return summarize({ side: "baseline", scenario, rep, events, expected, started, acceptedEnd, received, errors });
+    return summarize({ side: name, scenario, rep, events, expected, started, acceptedEnd, received, errors });
   }
 
   const scenarios = {
@@ -48,7 +50,7 @@ export async function startBaselineSide(root, receiver, sizes, { workerPerRun = 
     // (b): the queue-only consumer behind the same fan-out: each call enqueues batch x subscriptions messages.
     b: (rep) =>
       measured("b", rep, sizes.bEvents, sizes.bEvents * sizes.bSubs, (run, errors) => {
-        const urls = [...Array(sizes.bSubs).keys()].map((i) => `${receiver.url}/baseline/${i}`);
+        const urls = [...Array(sizes.bSubs).keys()].map((i) => `${receiver.url}/${name}/${i}`);
         const calls = [...Array(sizes.bEvents / sizes.bBatch).keys()];
         const bodies = (k) => [...Array(sizes.bBatch).keys()].map((j) => body(run, k * sizes.bBatch + j));
         return pool(calls, sizes.bConcurrency, (k) => post("/fanout", { urls, bodies: bodies(k) }), errors);
@@ -58,5 +60,7 @@ export async function startBaselineSide(root, receiver, sizes, { workerPerRun = 
     // The client-driven figure: one POST per request, no queue at all.
     forward: (rep) => measured("forward", rep, sizes.a, sizes.a, (run, errors) => pool([...Array(sizes.a).keys()], sizes.concurrency, (i) => post("/forward", job(run, i)), errors)),
   };
+  // The floor stands beside the two throughput targets only.
+  if (name === "floor") for (const other of ["c", "forward"]) delete scenarios[other];
   return { scenarios, stop: () => worker.stop() };
 }
