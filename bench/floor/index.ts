@@ -29,13 +29,19 @@ const SEND_BATCH_MAX = 25;
 const JOBS_PER_MESSAGE = 10;
 const LEASE_MS = 30_000;
 
+// Created once per isolate; a failed attempt is tried again by the next request.
 let tables: Promise<unknown> | null = null;
-const ready = (env: Env) =>
-  (tables ??= env.DB.exec(
+function ready(env: Env): Promise<unknown> {
+  tables ??= env.DB.exec(
     "CREATE TABLE IF NOT EXISTS events (id TEXT PRIMARY KEY, body TEXT NOT NULL) WITHOUT ROWID; " +
       "CREATE TABLE IF NOT EXISTS deliveries (id TEXT PRIMARY KEY, event_id TEXT NOT NULL, url TEXT NOT NULL, status TEXT NOT NULL, " +
       "lease_until INTEGER, status_code INTEGER, ended_at INTEGER) WITHOUT ROWID",
-  ));
+  ).catch((err) => {
+    tables = null;
+    throw err;
+  });
+  return tables;
+}
 
 const post = (job: Job) =>
   fetch(job.url, { method: "POST", headers: { "content-type": "application/json" }, body: job.body }).then(async (r) => {
