@@ -101,7 +101,7 @@ function writeResults() {
 
 async function runAll() {
   receiver = await startReceiver();
-  // Both Workers stay up the whole run, so that the two sides of each pair run back to back.
+  // The three Workers stay up the whole run, so that the sides of each repetition run back to back.
   const sides = await Promise.allSettled([
     startHooklineSide(receiver, SIZES),
     startBaselineSide(ROOT, receiver, SIZES),

@@ -21,6 +21,11 @@ const receiver = await startReceiver();
 const sizes = { a: Number(n), concurrency: 16, bEvents: Number(n), bSubs: 20, bBatch: 100, bConcurrency: 4, cRate: 20, cSeconds: 5, callDeadlineMs: 30000, wait: (e) => ({ deadlineMs: 60000 + 25 * e, stallMs: 20000 }) };
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const side = other ? await startBaselineSide(root, receiver, sizes, { workerPerRun: false, worker: other }) : await startHooklineSide(receiver, sizes);
+if (!side.scenarios[scenario]) {
+  await side.stop();
+  await receiver.close();
+  throw new Error(`no scenario "${scenario}" on ${other ?? "hookline"}'s side; it has ${Object.keys(side.scenarios).join(", ")}`);
+}
 const cpuBefore = descendantsCpu();
 const started = Date.now();
 const r = await side.scenarios[scenario](1);
