@@ -118,9 +118,9 @@ async function runAll() {
       for (let rep = 1; rep <= SIZES.reps; rep++) {
         // A fresh local service for each scenario and each (b) run (hookline-side restart()).
         if ((rep === 1 && scenario !== "a") || scenario === "b") await hookline.restart();
-        const pair = [["hookline", hookline.scenarios[scenario]], ["baseline", baseline.scenarios[scenario]]];
-        if (floor.scenarios[scenario]) pair.push(["floor", floor.scenarios[scenario]]);
-        for (const [side, run] of pair) {
+        const order = [["hookline", hookline.scenarios[scenario]], ["baseline", baseline.scenarios[scenario]]];
+        if (floor.scenarios[scenario]) order.push(["floor", floor.scenarios[scenario]]);
+        for (const [side, run] of order) {
           const waited = await settleSockets();
           log(`(${scenario}) ${side}, run ${rep}/${SIZES.reps}${waited > 1000 ? ` (after ${Math.round(waited / 1000)} s for closed sockets to clear)` : ""}`);
           state.runs.push(await run(rep));

@@ -5,7 +5,7 @@
  *
  * - POST /emit {url, body}: one D1 batch (insert the event, insert its delivery) before answering
  *   202, then one queue message. POST /fanout {urls, bodies}: one D1 batch for all the call's events
- *   and deliveries, then messages of ten jobs, sendBatch calls of 25, as the baseline.
+ *   and deliveries, then messages of ten jobs, sendBatch calls of 25, as the baseline (../shared.ts).
  * - The consumer claims its batch with one UPDATE ... RETURNING, POSTs each claimed job (six at a
  *   time, the Workers connection limit) and records every outcome with one more UPDATE.
  *
@@ -15,6 +15,8 @@
  * database. Emit calls are written one by one; grouping concurrent calls into one batch, as
  * Hookline does, measured no faster here.
  */
+import { enqueueJobs, post, sixAtATime } from "../shared";
+
 interface Job {
   id: string;
   url: string;
@@ -26,8 +28,6 @@ interface Env {
   DB: D1Database;
 }
 
-const SEND_BATCH_MAX = 25;
-const JOBS_PER_MESSAGE = 10;
 const LEASE_MS = 30_000;
 
 // Created once per isolate; a failed attempt is tried again by the next request.
@@ -44,12 +44,6 @@ function ready(env: Env): Promise<unknown> {
   return tables;
 }
 
-const post = (job: Job) =>
-  fetch(job.url, { method: "POST", headers: { "content-type": "application/json" }, body: job.body }).then(async (r) => {
-    await r.arrayBuffer();
-    return r.status;
-  });
-
 /** Records the events and their deliveries, pending, in one D1 round trip. */
 async function record(env: Env, events: { id: string; body: string }[], jobs: (Job & { eventId: string })[]): Promise<void> {
   await env.DB.batch([
@@ -64,11 +58,7 @@ async function fanout(env: Env, urls: string[], bodies: string[]): Promise<void>
   const events = bodies.map((body) => ({ id: crypto.randomUUID(), body }));
   const jobs = events.flatMap((e) => urls.map((url) => ({ id: crypto.randomUUID(), eventId: e.id, url, body: e.body })));
   await record(env, events, jobs);
-  const messages: { body: Job[] }[] = [];
-  for (let i = 0; i < jobs.length; i += JOBS_PER_MESSAGE) messages.push({ body: jobs.slice(i, i + JOBS_PER_MESSAGE).map(({ id, url, body }) => ({ id, url, body })) });
-  const chunks: (typeof messages)[] = [];
-  for (let i = 0; i < messages.length; i += SEND_BATCH_MAX) chunks.push(messages.slice(i, i + SEND_BATCH_MAX));
-  await Promise.all(chunks.map((chunk) => env.QUEUE.sendBatch(chunk)));
+  await enqueueJobs(env.QUEUE, jobs.map(({ id, url, body }) => ({ id, url, body })));
 }
 
 export default {
@@ -98,14 +88,7 @@ export default {
     const mine = new Set(claimed.results.map((r) => r.id));
     const jobs = all.filter((j) => mine.has(j.id));
     const outcomes: { id: string; status: number; at: number }[] = [];
-    let next = 0;
-    const lanes = Array.from({ length: Math.min(6, jobs.length) }, async () => {
-      while (next < jobs.length) {
-        const job = jobs[next++];
-        outcomes.push({ id: job.id, status: await post(job).catch(() => 0), at: Date.now() });
-      }
-    });
-    await Promise.all(lanes);
+    await sixAtATime(jobs, async (job) => outcomes.push({ id: job.id, status: await post(job.url, job.body).catch(() => 0), at: Date.now() }));
     await env.DB.prepare(
       "UPDATE deliveries SET status = 'delivered', status_code = o.value->>'status', ended_at = o.value->>'at' FROM json_each(?) AS o WHERE deliveries.id = o.value->>'id'",
     )

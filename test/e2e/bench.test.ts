@@ -1,7 +1,7 @@
 /// <reference types="node" />
 /**
- * `npm run bench -- --quick` keeps working: it starts Hookline and the baseline, runs every
- * scenario on both sides, delivers every event with valid signatures, purges, prices, and writes
+ * `npm run bench -- --quick` keeps working: it starts Hookline, the baseline and the floor, runs
+ * every scenario on Hookline and the baseline and (a) and (b) on the floor, delivers every event with valid signatures, purges, prices, and writes
  * its report. (Figures are reported, not asserted: tests don't time things. What is asserted is
  * that each figure was measured, so that a broken counter or a skipped step fails here.)
  */
@@ -15,9 +15,9 @@ import { afterAll, expect, it } from "vitest";
 const out = mkdtempSync(join(tmpdir(), "hookline-bench-test-"));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
-it("bench --quick runs both sides of every scenario, (d) on two shards, purges, prices and writes latest.json and latest.md", async () => {
+it("bench --quick runs Hookline and the baseline in every scenario and the floor in (a) and (b), (d) on two shards, purges, prices and writes latest.json and latest.md", async () => {
   // The cap only stops a hung run: on an idle machine this takes well under a minute, but it
-  // starts two wranglers and paces scenario (c) in real time, which a shared machine stretches.
+  // starts three wranglers and paces scenario (c) in real time, which a shared machine stretches.
   await promisify(execFile)(process.execPath, ["scripts/bench.mjs", "--quick", "--out", out], { timeout: 290_000 });
   const report = JSON.parse(readFileSync(join(out, "latest.json"), "utf8"));
   expect(report.quick).toBe(true);
@@ -42,6 +42,15 @@ it("bench --quick runs both sides of every scenario, (d) on two shards, purges, 
     expect(cost.usd_per_million_deliveries.total, scenario).toBeGreaterThan(0);
   }
   expect(report.summary.forward.baseline.deliveries_received).toBe(report.summary.forward.baseline.deliveries_expected);
+  // The floor (bench/floor) ran (a) and (b), delivered every job, and stands beside the targets.
+  for (const scenario of ["a", "b"]) {
+    const f = report.summary[scenario].floor;
+    expect(f.deliveries_received, `${scenario} floor`).toBe(f.deliveries_expected);
+    expect(f.deliveries_per_s, `${scenario} floor`).toBeGreaterThan(0);
+  }
+  expect(report.summary.c).not.toHaveProperty("floor");
+  expect(report.reference).toHaveLength(2);
+  for (const r of report.reference) expect(r.value, r.name).toEqual(expect.any(Number));
   // (d): two shards, accounts on both, every delivery at its own account's endpoint, priced like the others.
   const d = report.summary.d.hookline;
   expect(d.deliveries_received).toBe(d.deliveries_expected);
